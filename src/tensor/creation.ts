@@ -1,0 +1,129 @@
+/** Creating tensors: from data, constants, ranges and random draws. */
+import { native } from './native.js';
+import { type DType, dtypeCode, dtypeOfTypedArray } from './dtype.js';
+import { Tensor, op } from './tensor.js';
+
+/** Options shared by creation functions. */
+export interface CreateOptions {
+  /** Element type (default float32). */
+  dtype?: DType;
+  /** Device (default cpu). */
+  device?: string;
+  /** Make it a leaf that records gradients. */
+  requiresGrad?: boolean;
+}
+
+type Nested = number | boolean | Nested[];
+
+function finish(tensor: Tensor, options: CreateOptions): Tensor {
+  let result = tensor;
+  if (options.device && options.device !== 'cpu') {
+    result = tensor.toDevice(options.device);
+    tensor.dispose();
+  }
+  if (options.requiresGrad) result.setRequiresGrad(true);
+  return result;
+}
+
+function flatten(data: Nested, shape: number[], out: number[], depth = 0): void {
+  if (Array.isArray(data)) {
+    if (shape.length === depth) shape.push(data.length);
+    else if (shape[depth] !== data.length) throw new Error(`ragged nested array: expected length ${shape[depth]} at depth ${depth}, got ${data.length}`);
+    for (const item of data) flatten(item, shape, out, depth + 1);
+  } else {
+    if (depth !== shape.length) throw new Error('ragged nested array: a number where an array was expected');
+    out.push(Number(data));
+  }
+}
+
+function typedArrayFor(dtype: DType, values: ArrayLike<number>): ArrayBufferView {
+  switch (dtype) {
+    case 'float32': return Float32Array.from(values);
+    case 'float64': return Float64Array.from(values);
+    case 'int64': return BigInt64Array.from(Array.from(values, (v) => BigInt(Math.trunc(v))));
+    case 'int32': return Int32Array.from(values);
+    case 'int16': return Int16Array.from(values);
+    case 'int8': return Int8Array.from(values);
+    case 'uint8': return Uint8Array.from(values);
+    case 'bool': return Uint8Array.from(values, (v) => (v ? 1 : 0));
+    default: throw new Error(`cannot create a ${dtype} tensor from numbers`);
+  }
+}
+
+/**
+ * A tensor from nested arrays or a typed array (with `shape`). Typed arrays keep their dtype
+ * unless `dtype` says otherwise; nested numbers default to float32.
+ */
+export function tensor(data: Nested | ArrayBufferView, shapeOrOptions?: number[] | CreateOptions, maybeOptions: CreateOptions = {}): Tensor {
+  const options = Array.isArray(shapeOrOptions) ? maybeOptions : (shapeOrOptions ?? {});
+  if (ArrayBuffer.isView(data)) {
+    const shape = Array.isArray(shapeOrOptions) ? shapeOrOptions : [(data as unknown as ArrayLike<number>).length];
+    const own = dtypeOfTypedArray(data);
+    const dtype = options.dtype ?? own;
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (count !== (data as unknown as ArrayLike<number>).length) {
+      throw new Error(`shape [${shape.join(', ')}] needs ${count} values but the array has ${(data as unknown as ArrayLike<number>).length}`);
+    }
+    const source = dtype === own || (dtype === 'bool' && own === 'uint8') ? data : typedArrayFor(dtype, data as unknown as ArrayLike<number>);
+    return finish(new Tensor(native.fromBuffer(source, shape, dtypeCode(dtype))), options);
+  }
+  const shape: number[] = [];
+  const values: number[] = [];
+  flatten(data, shape, values);
+  const dtype = options.dtype ?? (typeof data === 'boolean' ? 'bool' : 'float32');
+  return finish(new Tensor(native.fromBuffer(typedArrayFor(dtype, values), shape, dtypeCode(dtype))), options);
+}
+
+/** A scalar (0-d) tensor. */
+export function scalar(value: number, options: CreateOptions = {}): Tensor {
+  return finish(new Tensor(native.fromBuffer(typedArrayFor(options.dtype ?? 'float32', [value]), [], dtypeCode(options.dtype ?? 'float32'))), options);
+}
+
+function filled(name: string, shape: number[], options: CreateOptions, extra: unknown[] = []): Tensor {
+  const dtype = dtypeCode(options.dtype ?? 'float32');
+  const t = op(name, '', [shape, ...extra, dtype, null, options.device ?? null, null]);
+  if (options.requiresGrad) t.setRequiresGrad(true);
+  return t;
+}
+
+/** Zeros of a shape. */
+export function zeros(shape: number[], options: CreateOptions = {}): Tensor { return filled('aten::zeros', shape, options); }
+/** Ones of a shape. */
+export function ones(shape: number[], options: CreateOptions = {}): Tensor { return filled('aten::ones', shape, options); }
+/** A constant of a shape. */
+export function full(shape: number[], value: number, options: CreateOptions = {}): Tensor { return filled('aten::full', shape, options, [value]); }
+/** Uninitialised memory of a shape (fast; fill it before reading). */
+export function empty(shape: number[], options: CreateOptions = {}): Tensor {
+  return op('aten::empty', 'memory_format', [shape, dtypeCode(options.dtype ?? 'float32'), null, options.device ?? null, null, null]);
+}
+/** Uniform samples in [0, 1) from the global (seeded) generator. */
+export function rand(shape: number[], options: CreateOptions = {}): Tensor { return filled('aten::rand', shape, options); }
+/** Standard normal samples from the global (seeded) generator. */
+export function randn(shape: number[], options: CreateOptions = {}): Tensor { return filled('aten::randn', shape, options); }
+/** Random integers in [low, high). */
+export function randint(low: number, high: number, shape: number[], options: CreateOptions = {}): Tensor {
+  return op('aten::randint', 'low', [low, high, shape, dtypeCode(options.dtype ?? 'int64'), null, options.device ?? null, null]);
+}
+/** A random permutation of 0..n-1 (int64). */
+export function randperm(n: number): Tensor {
+  return op('aten::randperm', '', [n, dtypeCode('int64'), null, null, null]);
+}
+/** Values start, start+step, ... below end (int64 when all arguments are integers). */
+export function arange(start: number, end?: number, step = 1, options: CreateOptions = {}): Tensor {
+  const [from, to] = end === undefined ? [0, start] : [start, end];
+  const integral = Number.isInteger(from) && Number.isInteger(to) && Number.isInteger(step);
+  const dtype = dtypeCode(options.dtype ?? (integral ? 'int64' : 'float32'));
+  return op('aten::arange', 'start_step', [from, to, step, dtype, null, options.device ?? null, null]);
+}
+/** n evenly spaced values from start to end inclusive. */
+export function linspace(start: number, end: number, steps: number, options: CreateOptions = {}): Tensor {
+  return op('aten::linspace', '', [start, end, steps, dtypeCode(options.dtype ?? 'float32'), null, options.device ?? null, null]);
+}
+/** Identity matrix. */
+export function eye(n: number, options: CreateOptions = {}): Tensor {
+  return op('aten::eye', '', [n, dtypeCode(options.dtype ?? 'float32'), null, options.device ?? null, null]);
+}
+/** Zeros shaped like another tensor. */
+export function zerosLike(t: Tensor): Tensor { return op('aten::zeros_like', '', [t.handle, null, null, null, null, null]); }
+/** Ones shaped like another tensor. */
+export function onesLike(t: Tensor): Tensor { return op('aten::ones_like', '', [t.handle, null, null, null, null, null]); }

@@ -1,0 +1,11 @@
+/** Kestrel's tensor engine: libtorch tensors with deterministic memory and autograd. */
+export { Tensor, type TensorLike, op, opMany } from './tensor.js';
+export type { DType, TypedArrayFor, AnyTypedArray } from './dtype.js';
+export { isFloating } from './dtype.js';
+export * from './creation.js';
+export * from './ops.js';
+export * from './autograd.js';
+export * from './random.js';
+export * as functional from './functional.js';
+export { tidy, keep, dispose, memory, emptyCache, type MemoryInfo } from './scope.js';
+export { runtimeInfo, setNumThreads, cudaAvailable } from './runtime.js';
