@@ -47,11 +47,12 @@ class CachingCpuAllocator final : public c10::Allocator {
       }
       *static_cast<size_t*>(base) = size;
     }
+    // NOTE: context == data (raw_allocate asserts it); the size lives in the header before it.
     void* data = static_cast<char*>(base) + kHeader;
-    return {data, base, &release, c10::Device(c10::DeviceType::CPU)};
+    return {data, data, &release, c10::Device(c10::DeviceType::CPU)};
   }
 
-  c10::DeleterFnPtr raw_deleter() const override { return nullptr; }
+  c10::DeleterFnPtr raw_deleter() const override { return &release; }
 
   /** Frees every cached (unused) block back to the system. */
   void emptyCache() {
@@ -72,7 +73,9 @@ class CachingCpuAllocator final : public c10::Allocator {
  private:
   static void noop(void*) {}
 
-  static void release(void* base) {
+  static void release(void* data) {
+    if (data == nullptr) return;
+    void* base = static_cast<char*>(data) - kHeader;
     CachingCpuAllocator* self = instance;
     const size_t size = *static_cast<size_t*>(base);
     {

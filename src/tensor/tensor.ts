@@ -62,6 +62,17 @@ export class Tensor implements Trackable {
     this.#handle = -1;
   }
 
+  /**
+   * Moves the native handle out of this wrapper (which becomes disposed without freeing) so
+   * another wrapper, such as a Parameter, can own it.
+   */
+  takeHandle(): number {
+    const handle = this.handle;
+    registry.unregister(this);
+    this.#handle = -1;
+    return handle;
+  }
+
   private describe(): void {
     const [code, , , ...shape] = native.describe(this.handle);
     this.#dtype = dtypeFromCode(code);

@@ -1,0 +1,74 @@
+/** Keras-style model summary: layer, output shape, parameter count. */
+import { zeros, noGrad, tidy } from '../tensor/index.js';
+import type { Module } from './module.js';
+
+/** One row of a summary. */
+export interface SummaryRow {
+  /** Dotted module name (e.g. `features.0`). */
+  name: string;
+  /** Class name (e.g. `Conv2d`). */
+  type: string;
+  /** Output shape with the batch dimension as -1. */
+  outputShape: number[];
+  /** Parameters owned directly by this layer. */
+  parameters: number;
+}
+
+/** The table and totals that summary() prints. */
+export interface Summary {
+  rows: SummaryRow[];
+  totalParameters: number;
+  trainableParameters: number;
+  text: string;
+}
+
+/**
+ * Runs one zero batch of `inputShape` (without the batch dim) through the model in eval mode
+ * and records each leaf layer's output shape.
+ */
+export function summarize(model: Module, inputShape: number[]): Summary {
+  const rows: SummaryRow[] = [];
+  const leaves = model.namedModules().filter(([, m]) => m.namedChildren().length === 0);
+  const originals = new Map<Module, Module['forward']>();
+  for (const [name, module] of leaves) {
+    const forward = module.forward;
+    originals.set(module, forward);
+    module.forward = (x) => {
+      const out = forward.call(module, x);
+      rows.push({ name, type: module.constructor.name, outputShape: [-1, ...out.shape.slice(1)], parameters: module.numParameters() });
+      return out;
+    };
+  }
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    noGrad(() => tidy(() => { model.forward(zeros([1, ...inputShape])); }));
+  } finally {
+    for (const [module, forward] of originals) module.forward = forward;
+    model.train(wasTraining);
+  }
+  const totalParameters = model.numParameters();
+  const trainableParameters = model.numParameters(true);
+  return { rows, totalParameters, trainableParameters, text: formatSummary(model, rows, totalParameters, trainableParameters) };
+}
+
+function formatSummary(model: Module, rows: SummaryRow[], total: number, trainable: number): string {
+  const fmt = (n: number) => n.toLocaleString('en-US');
+  const cells = rows.map((r) => [`${r.name} (${r.type})`, `[${r.outputShape.map((d) => (d === -1 ? 'None' : String(d))).join(', ')}]`, fmt(r.parameters)]);
+  const header = ['Layer (type)', 'Output Shape', 'Param #'];
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)) + 4);
+  const line = (c: string[]) => c.map((v, i) => (i === 2 ? v.padStart(widths[i] - 4) : v.padEnd(widths[i]))).join('');
+  const width = widths.reduce((a, b) => a + b, 0) - 4;
+  return [
+    `Model: "${model.constructor.name}"`,
+    '_'.repeat(width),
+    line(header),
+    '='.repeat(width),
+    ...cells.map(line),
+    '='.repeat(width),
+    `Total params: ${fmt(total)}`,
+    `Trainable params: ${fmt(trainable)}`,
+    `Non-trainable params: ${fmt(total - trainable)}`,
+    '_'.repeat(width),
+  ].join('\n');
+}
