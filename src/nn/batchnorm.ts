@@ -41,6 +41,11 @@ abstract class BatchNorm extends Module {
       throw new Error(`${this.constructor.name}(${this.numFeatures}) expects input of rank ${this.inputRanks.join(' or ')} with ${this.numFeatures} channels in dim 1, got shape [${x.shape.join(', ')}]`);
     }
     const useBatchStats = this.training || !this.running_mean;
+    const valuesPerChannel = x.size / this.numFeatures;
+    if (useBatchStats && valuesPerChannel === 1) {
+      // NOTE: PyTorch raises here too (F.batch_norm); the kernel would silently give NaN running variance.
+      throw new Error(`${this.constructor.name}: expected more than 1 value per channel when training, got input of shape [${x.shape.join(', ')}]`);
+    }
     if (this.training && this.num_batches_tracked) this.num_batches_tracked.add_(1);
     return functional.batchNorm(x, this.running_mean, this.running_var, this.weight, this.bias, {
       training: useBatchStats, momentum: this.momentum, eps: this.eps,

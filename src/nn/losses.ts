@@ -1,16 +1,18 @@
 /** Loss functions (PyTorch's kernels) and Flux-style label helpers. */
-import { type Tensor, op, tensor } from '../tensor/index.js';
+import { type Tensor, op, tensor, tidy } from '../tensor/index.js';
 
 /** How a loss reduces over the batch. */
 export type Reduction = 'none' | 'mean' | 'sum';
 const reductionCode = (r: Reduction = 'mean'): number => ({ none: 0, mean: 1, sum: 2 })[r];
 
-function checkTargets(logits: Tensor, target: Tensor, name: string): void {
-  if (target.dtype !== 'int64' || logits.rank < 2) return;
+// NOTE: PyTorch ignores targets equal to ignoreIndex (default -100), so the range check skips them.
+function checkTargets(logits: Tensor, target: Tensor, name: string, ignoreIndex: number): void {
+  if (target.dtype !== 'int64' || logits.rank < 2 || target.size === 0) return;
   const classes = logits.shape[1];
-  const min = target.min(); const max = target.max();
-  const [lo, hi] = [min.item(), max.item()];
-  min.dispose(); max.dispose();
+  const [lo, hi] = tidy(() => {
+    const valid = target.maskedSelect(target.ne(ignoreIndex));
+    return valid.size === 0 ? [0, 0] : [valid.min().item(), valid.max().item()];
+  });
   if (lo < 0 || hi >= classes) {
     throw new Error(`${name}: label out of range: labels must be in [0, ${classes - 1}] for ${classes} classes, got ${lo < 0 ? lo : hi}`);
   }
@@ -29,15 +31,17 @@ export interface CrossEntropyOptions {
 
 /** Cross-entropy of raw logits [N, C] against class indices [N] (int64) or probabilities [N, C]. */
 export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
-  if (options.ignoreIndex === undefined) checkTargets(logits, target, 'crossEntropy');
+  const ignoreIndex = options.ignoreIndex ?? -100;
+  checkTargets(logits, target, 'crossEntropy', ignoreIndex);
   return op('aten::cross_entropy_loss', '', [logits.handle, target.handle, options.weight?.handle ?? null,
-    reductionCode(options.reduction), options.ignoreIndex ?? -100, options.labelSmoothing ?? 0]);
+    reductionCode(options.reduction), ignoreIndex, options.labelSmoothing ?? 0]);
 }
 
 /** Negative log-likelihood of log-probabilities [N, C] against class indices [N]. */
 export function nllLoss(logProbs: Tensor, target: Tensor, options: { weight?: Tensor; reduction?: Reduction; ignoreIndex?: number } = {}): Tensor {
-  if (options.ignoreIndex === undefined) checkTargets(logProbs, target, 'nllLoss');
-  return op('aten::nll_loss_nd', '', [logProbs.handle, target.handle, options.weight?.handle ?? null, reductionCode(options.reduction), options.ignoreIndex ?? -100]);
+  const ignoreIndex = options.ignoreIndex ?? -100;
+  checkTargets(logProbs, target, 'nllLoss', ignoreIndex);
+  return op('aten::nll_loss_nd', '', [logProbs.handle, target.handle, options.weight?.handle ?? null, reductionCode(options.reduction), ignoreIndex]);
 }
 
 /** Binary cross-entropy on logits (numerically stable sigmoid + BCE). */
@@ -54,9 +58,7 @@ export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Re
 export function oneHot(labels: Tensor | number[], numClasses: number): Tensor {
   const indices = Array.isArray(labels) ? tensor(labels, { dtype: 'int64' }) : labels;
   try {
-    const max = indices.max(); const min = indices.min();
-    const [hi, lo] = [max.item(), min.item()];
-    max.dispose(); min.dispose();
+    const [hi, lo] = indices.size === 0 ? [0, 0] : tidy(() => [indices.max().item(), indices.min().item()]);
     if (lo < 0 || hi >= numClasses) throw new Error(`oneHot: label ${lo < 0 ? lo : hi} out of range for ${numClasses} classes`);
     const hot = op('aten::one_hot', '', [indices.handle, numClasses]);
     const out = hot.float();

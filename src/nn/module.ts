@@ -62,11 +62,17 @@ export abstract class Module {
     return out;
   }
 
-  /** Parameters of this module and its descendants, with dotted names. */
+  /** Parameters of this module and its descendants, with dotted names (a shared one once, under its first name). */
   namedParameters(prefix = ''): [string, Parameter][] {
+    // NOTE: like PyTorch's named_parameters(), a parameter reached twice (a layer used twice) is listed once,
+    // so optimizers step it once and numParameters() counts it once; stateDict() still lists every name.
     const out: [string, Parameter][] = [];
+    const seen = new Set<Parameter>();
     for (const [name, module] of this.namedModules(prefix)) {
-      for (const [key, p] of module.ownTensors(Parameter)) out.push([name ? `${name}.${key}` : key, p]);
+      for (const [key, p] of module.ownTensors(Parameter)) {
+        if (!seen.has(p)) out.push([name ? `${name}.${key}` : key, p]);
+        seen.add(p);
+      }
     }
     return out;
   }

@@ -28,24 +28,30 @@ export interface Summary {
  */
 export function summarize(model: Module, inputShape: number[]): Summary {
   const rows: SummaryRow[] = [];
-  const leaves = model.namedModules().filter(([, m]) => m.namedChildren().length === 0);
-  const originals = new Map<Module, Module['forward']>();
+  // NOTE: a layer used twice is patched once (under its first name), so each call adds one row.
+  const leaves = model.namedModules().filter(([, m], i, all) => m.namedChildren().length === 0 && all.findIndex(([, other]) => other === m) === i);
+  const originals = new Map<Module, Module['forward'] | undefined>();
   for (const [name, module] of leaves) {
     const forward = module.forward;
-    originals.set(module, forward);
+    // NOTE: remember only a forward that is the module's own field; a prototype method is restored by deleting the patch.
+    originals.set(module, Object.hasOwn(module, 'forward') ? forward : undefined);
     module.forward = (x) => {
       const out = forward.call(module, x);
       rows.push({ name, type: module.constructor.name, outputShape: [-1, ...out.shape.slice(1)], parameters: module.numParameters() });
       return out;
     };
   }
-  const wasTraining = model.training;
+  // NOTE: restore each module's own mode, so a model with some layers already in eval keeps them there.
+  const modes = model.namedModules().map(([, m]) => [m, m.training] as const);
   model.eval();
   try {
     noGrad(() => tidy(() => { model.forward(zeros([1, ...inputShape])); }));
   } finally {
-    for (const [module, forward] of originals) module.forward = forward;
-    model.train(wasTraining);
+    for (const [module, own] of originals) {
+      if (own) module.forward = own;
+      else delete (module as { forward?: unknown }).forward;
+    }
+    for (const [module, training] of modes) module.training = training;
   }
   const totalParameters = model.numParameters();
   const trainableParameters = model.numParameters(true);

@@ -61,7 +61,7 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
 
 /** Zeroes elements with probability p during training and rescales by 1/(1-p). */
 export function dropout(x: Tensor, p: number, training: boolean): Tensor {
-  if (p < 0 || p > 1) throw new Error(`dropout probability must be in [0, 1], got ${p}`);
+  if (!(p >= 0 && p <= 1)) throw new Error(`dropout probability must be in [0, 1], got ${p}`); // NOTE: also refuses NaN
   return op('aten::dropout', '', [x.handle, p, training]);
 }
 

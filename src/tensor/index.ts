@@ -9,3 +9,7 @@ export * from './random.js';
 export * as functional from './functional.js';
 export { tidy, keep, dispose, memory, emptyCache, type MemoryInfo } from './scope.js';
 export { runtimeInfo, setNumThreads, cudaAvailable } from './runtime.js';
+export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors, type NamedTensors, type Safetensors } from './safetensors.js';
+export { SAFETENSORS_DTYPES, type SafetensorsDType } from './safetensors-header.js';
+export { writeFileAtomic, writeTextFileAtomic } from './atomic.js';
+export { saveOptimizerState, loadOptimizerState, type OptimizerState, OPTIMIZER_FORMAT } from './optimizer-state.js';

@@ -1,0 +1,34 @@
+/** Shared helpers of the benchmark workers: process memory, argument parsing and result output. */
+import { readFileSync } from 'node:fs';
+
+/** Resident and peak resident memory of this process in MiB (from /proc/self/status). */
+export function processMemory(): { rssMb: number; peakRssMb: number } {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) / 1024;
+  return { rssMb: field('VmRSS'), peakRssMb: field('VmHWM') };
+}
+
+/** Reads `--name value` / `--name=value` options (numbers) from argv, with defaults. */
+export function numberArgs<T extends Record<string, number>>(defaults: T): T {
+  const out: Record<string, number> = { ...defaults };
+  const argv = process.argv.slice(2);
+  for (let i = 0; i < argv.length; i++) {
+    const match = /^--([a-zA-Z]+)(?:=(.*))?$/.exec(argv[i]);
+    if (!match || !(match[1] in defaults)) throw new Error(`bench: unknown option ${argv[i]} (known: ${Object.keys(defaults).join(', ')})`);
+    const value = Number(match[2] ?? argv[++i]);
+    if (!Number.isFinite(value)) throw new Error(`bench: --${match[1]} needs a number`);
+    out[match[1]] = value;
+  }
+  return out as T;
+}
+
+/** Prints a worker's result as one `RESULT {json}` line for bench/run.ts to pick up. */
+export function report(result: Record<string, unknown>): void {
+  const cpu = process.cpuUsage();
+  console.log(`RESULT ${JSON.stringify({ ...result, ...processMemory(), cpuSeconds: (cpu.user + cpu.system) / 1e6 })}`);
+}
+
+/** Seconds since `start` (a performance.now() value). */
+export function secondsSince(start: number): number {
+  return (performance.now() - start) / 1000;
+}

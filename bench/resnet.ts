@@ -1,0 +1,56 @@
+/**
+ * Benchmark worker: a torchvision-shaped ResNet-18 (10 classes) on synthetic 3x64x64 images, batch 64,
+ * SGD momentum 0.9, cross-entropy. Prints train and inference images/s and peak RSS.
+ * `node dist/bench/resnet.js [--trainIters N] [--inferIters N] [--warmup N]`
+ */
+import { manualSeed, noGrad, randint, randn, runtimeInfo, tidy } from '../src/tensor/index.js';
+import { crossEntropy } from '../src/nn/index.js';
+import { SGD } from '../src/optim/index.js';
+import { resnet18 } from '../src/vision/resnet.js';
+import { numberArgs, report, secondsSince } from './common.js';
+
+/** Images per batch, distinct synthetic batches cycled, and image size (shared with bench/resnet.py). */
+export const RESNET_BATCH = 64;
+export const RESNET_BATCHES = 4;
+export const RESNET_SIZE = 64;
+
+function main(): void {
+  const args = numberArgs({ trainIters: 30, inferIters: 30, warmup: 3, seed: 0 });
+  manualSeed(args.seed);
+  const images = randn([RESNET_BATCHES * RESNET_BATCH, 3, RESNET_SIZE, RESNET_SIZE]);
+  const labels = randint(0, 10, [RESNET_BATCHES * RESNET_BATCH], { dtype: 'int64' });
+  const batch = (i: number) => {
+    const start = (i % RESNET_BATCHES) * RESNET_BATCH;
+    return { x: images.slice(0, start, start + RESNET_BATCH), y: labels.slice(0, start, start + RESNET_BATCH) };
+  };
+  const model = resnet18(10);
+  const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+  const trainStep = (i: number): number => tidy(() => {
+    const { x, y } = batch(i);
+    optimizer.zeroGrad();
+    const loss = crossEntropy(model.forward(x), y);
+    loss.backward();
+    optimizer.step();
+    return loss.item();
+  });
+  const inferStep = (i: number): number => noGrad(() => tidy(() => model.forward(batch(i).x).argmax(1).sum().item()));
+
+  model.train();
+  for (let i = 0; i < args.warmup; i++) trainStep(i);
+  let start = performance.now();
+  let loss = 0;
+  for (let i = 0; i < args.trainIters; i++) loss = trainStep(i);
+  const trainSeconds = secondsSince(start);
+  model.eval();
+  for (let i = 0; i < args.warmup; i++) inferStep(i);
+  start = performance.now();
+  for (let i = 0; i < args.inferIters; i++) inferStep(i);
+  const inferSeconds = secondsSince(start);
+  report({
+    framework: 'kestrel', workload: 'resnet18', threads: runtimeInfo().threads,
+    trainSamplesPerSec: (args.trainIters * RESNET_BATCH) / trainSeconds, inferSamplesPerSec: (args.inferIters * RESNET_BATCH) / inferSeconds,
+    trainSeconds, inferSeconds, loss,
+  });
+}
+
+main();

@@ -1,0 +1,40 @@
+/** The `kestrel` command: dispatches subcommands and turns errors into one clear line. */
+import { UsageError, commandHelp } from './args.js';
+import { type Command, commands } from './commands.js';
+
+const VERSION = '0.1.0';
+
+function overview(): string {
+  const rows = Object.values(commands).map((c: Command) => `  ${c.spec.name.padEnd(12)} ${c.spec.summary}`);
+  return [`kestrel ${VERSION}: train image classifiers on libtorch from TypeScript`, '', 'usage: kestrel <command> [options]', '', 'commands:', ...rows, '', 'kestrel <command> --help shows its options.'].join('\n');
+}
+
+/** Runs the CLI with argv (without node and script); resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(overview());
+    return 0;
+  }
+  if (name === '--version' || name === '-v') {
+    console.log(VERSION);
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`kestrel: error: unknown command '${name}'. Commands: ${Object.keys(commands).join(', ')}.`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`kestrel: error: ${error.message}\n\n${commandHelp(command.spec)}`);
+      return 2;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`kestrel: error: ${message}`);
+    if (process.env.KESTREL_DEBUG && error instanceof Error) console.error(error.stack);
+    return 1;
+  }
+}
