@@ -1,6 +1,5 @@
 /** Optimizer: the base of Kestrel's optimizers (parameter groups, per-parameter state, state dicts). */
 import { type Tensor, keep, noGrad, tidy, zerosLike } from '../tensor/index.js';
-import { callOp } from '../tensor/native.js';
 import { type OptimizerMeta, type OptimizerStateDict, exportState, importState } from './state.js';
 
 /** Hyper-parameters shared by every group; optimizer-specific groups add their own. */
@@ -76,7 +75,7 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
     for (const [i, p] of init.params.entries()) {
       if (p === null || typeof p !== 'object' || typeof (p as Tensor).handle !== 'number') throw new Error(`${where}: params[${i}] is not a tensor`);
       if (p.isDisposed) throw new Error(`${where}: params[${i}] has been disposed`);
-      if (callOp('aten::is_leaf', '', [p.handle]) !== true) throw new Error(`${where}: params[${i}] is not a leaf tensor (it was computed from others); optimize the leaves`);
+      if (!p.isLeaf) throw new Error(`${where}: params[${i}] is not a leaf tensor (it was computed from others); optimize the leaves`);
       if (seen.has(p)) throw new Error(`${where}: params[${i}] already belongs to another parameter group`);
       // NOTE: PyTorch only warns on duplicates within a group; an update applied twice is never wanted.
       if (own.has(p)) throw new Error(`${where}: params[${i}] appears twice in the group`);

@@ -100,6 +100,9 @@ export class Tensor implements Trackable {
   /** Device the data lives on (`cpu`, `cuda:0`). */
   get device(): string { return native.describe(this.handle)[1]; }
 
+  /** Whether this is a leaf of the autograd graph (created by the user, not computed). */
+  get isLeaf(): boolean { return callOp('aten::is_leaf', '', [this.handle]) === true; }
+
   /** Whether autograd records operations on this tensor. */
   get requiresGrad(): boolean { return native.describe(this.handle)[2]; }
 
@@ -313,31 +316,36 @@ export class Tensor implements Trackable {
   // ---- in place (for optimizers and initialisers; run under noGrad) ------------------
 
   /** this += alpha * other, in place. */
-  add_(other: TensorLike, alpha = 1): this { return inPlace(this, typeof other === 'number' ? op('aten::add_', 'Scalar', [this.handle, other, alpha]) : op('aten::add_', 'Tensor', [this.handle, other.handle, alpha])); }
+  add_(other: TensorLike, alpha = 1): this {
+    return typeof other === 'number' ? inPlaceOp(this, 'aten::add_', 'Scalar', [this.handle, other, alpha]) : inPlaceOp(this, 'aten::add_', 'Tensor', [this.handle, other.handle, alpha]);
+  }
   /** this *= other, in place. */
-  mul_(other: TensorLike): this { return inPlace(this, typeof other === 'number' ? op('aten::mul_', 'Scalar', [this.handle, other]) : op('aten::mul_', 'Tensor', [this.handle, other.handle])); }
+  mul_(other: TensorLike): this {
+    return typeof other === 'number' ? inPlaceOp(this, 'aten::mul_', 'Scalar', [this.handle, other]) : inPlaceOp(this, 'aten::mul_', 'Tensor', [this.handle, other.handle]);
+  }
   /** this += value * t1 * t2, in place. */
-  addcmul_(t1: Tensor, t2: Tensor, value = 1): this { return inPlace(this, op('aten::addcmul_', '', [this.handle, t1.handle, t2.handle, value])); }
+  addcmul_(t1: Tensor, t2: Tensor, value = 1): this { return inPlaceOp(this, 'aten::addcmul_', '', [this.handle, t1.handle, t2.handle, value]); }
   /** this += value * t1 / t2, in place. */
-  addcdiv_(t1: Tensor, t2: Tensor, value = 1): this { return inPlace(this, op('aten::addcdiv_', '', [this.handle, t1.handle, t2.handle, value])); }
+  addcdiv_(t1: Tensor, t2: Tensor, value = 1): this { return inPlaceOp(this, 'aten::addcdiv_', '', [this.handle, t1.handle, t2.handle, value]); }
   /** this += weight * (end - this), in place. */
-  lerp_(end: Tensor, weight: number): this { return inPlace(this, op('aten::lerp_', 'Scalar', [this.handle, end.handle, weight])); }
+  lerp_(end: Tensor, weight: number): this { return inPlaceOp(this, 'aten::lerp_', 'Scalar', [this.handle, end.handle, weight]); }
   /** Copies values from `source` (broadcasting), in place. */
-  copy_(source: Tensor): this { return inPlace(this, op('aten::copy_', '', [this.handle, source.handle, false])); }
+  copy_(source: Tensor): this { return inPlaceOp(this, 'aten::copy_', '', [this.handle, source.handle, false]); }
   /** Sets every element to zero, in place. */
-  zero_(): this { return inPlace(this, op('aten::zero_', '', [this.handle])); }
+  zero_(): this { return inPlaceOp(this, 'aten::zero_', '', [this.handle]); }
   /** Sets every element to `value`, in place. */
-  fill_(value: number): this { return inPlace(this, op('aten::fill_', 'Scalar', [this.handle, value])); }
+  fill_(value: number): this { return inPlaceOp(this, 'aten::fill_', 'Scalar', [this.handle, value]); }
   /** Fills with U(low, high) from the global generator, in place. */
-  uniform_(low = 0, high = 1): this { return inPlace(this, op('aten::uniform_', '', [this.handle, low, high, null])); }
+  uniform_(low = 0, high = 1): this { return inPlaceOp(this, 'aten::uniform_', '', [this.handle, low, high, null]); }
   /** Fills with N(mean, std) from the global generator, in place. */
-  normal_(mean = 0, std = 1): this { return inPlace(this, op('aten::normal_', '', [this.handle, mean, std, null])); }
+  normal_(mean = 0, std = 1): this { return inPlaceOp(this, 'aten::normal_', '', [this.handle, mean, std, null]); }
   /** Clamps in place. */
-  clamp_(min: number | null, max: number | null = null): this { return inPlace(this, op('aten::clamp_', '', [this.handle, min, max])); }
+  clamp_(min: number | null, max: number | null = null): this { return inPlaceOp(this, 'aten::clamp_', '', [this.handle, min, max]); }
 }
 
-function inPlace<T extends Tensor>(self: T, result: Tensor): T {
-  result.dispose();
+// NOTE: in-place ops return a second handle to `self`; free it at once without wrapping it.
+function inPlaceOp<T extends Tensor>(self: T, name: string, overload: string, args: unknown[]): T {
+  native.dispose(callOp(name, overload, args) as number);
   return self;
 }
 

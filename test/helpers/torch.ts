@@ -32,12 +32,12 @@ export function skipWithoutTorch(): string | undefined {
 const PRELUDE = `
 import json, sys, os, torch
 torch.set_num_threads(1)
-d = sys.argv[1]
-meta = json.load(open(os.path.join(d, 'in.json')))
+_kdir = sys.argv[1]
+meta = json.load(open(os.path.join(_kdir, 'in.json')))
 DT = {'float32': torch.float32, 'float64': torch.float64, 'int64': torch.int64, 'int32': torch.int32, 'uint8': torch.uint8, 'bool': torch.bool}
 inp = {}
 for name, m in meta.items():
-    raw = open(os.path.join(d, name + '.bin'), 'rb').read()
+    raw = open(os.path.join(_kdir, name + '.bin'), 'rb').read()
     t = torch.frombuffer(bytearray(raw), dtype=DT[m['dtype']]) if len(raw) else torch.empty(0, dtype=DT[m['dtype']])
     inp[name] = t.reshape(m['shape']).clone()
 out = {}
@@ -49,8 +49,8 @@ manifest = {}
 for name, t in out.items():
     t = torch.as_tensor(t).detach().contiguous()
     manifest[name] = {'dtype': NAMES[t.dtype], 'shape': list(t.shape)}
-    open(os.path.join(d, 'out_' + name + '.bin'), 'wb').write(t.numpy().tobytes() if t.dtype != torch.bool else t.to(torch.uint8).numpy().tobytes())
-json.dump(manifest, open(os.path.join(d, 'out.json'), 'w'))
+    open(os.path.join(_kdir, 'out_' + name + '.bin'), 'wb').write(t.numpy().tobytes() if t.dtype != torch.bool else t.to(torch.uint8).numpy().tobytes())
+json.dump(manifest, open(os.path.join(_kdir, 'out.json'), 'w'))
 `;
 
 /**

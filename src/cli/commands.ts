@@ -1,0 +1,18 @@
+/** The table of kestrel subcommands. */
+import type { CommandSpec } from './args.js';
+import { evaluateSpec, runEvaluate } from './evaluate.js';
+import { infoSpec, runInfo } from './info.js';
+import { runTrain, trainSpec } from './train.js';
+
+/** A subcommand: its spec (for help) and its runner. */
+export interface Command {
+  spec: CommandSpec;
+  run(argv: string[]): Promise<number>;
+}
+
+/** Subcommands by name. */
+export const commands: Record<string, Command> = {
+  train: { spec: trainSpec, run: runTrain },
+  evaluate: { spec: evaluateSpec, run: runEvaluate },
+  info: { spec: infoSpec, run: runInfo },
+};

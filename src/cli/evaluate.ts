@@ -1,0 +1,38 @@
+/** `kestrel evaluate`: load a saved model bundle and report test accuracy on a dataset. */
+import { resolve } from 'node:path';
+import { DataLoader } from '../data/index.js';
+import { Learner, accuracy } from '../learn/index.js';
+import { loadModel } from '../io/index.js';
+import { type CommandSpec, commandHelp, parseCommand } from './args.js';
+import { resolveDataset } from './dataset-arg.js';
+
+/** The command's options. */
+export const evaluateSpec: CommandSpec = {
+  name: 'evaluate',
+  summary: "print a saved model's loss and accuracy on a dataset's test split",
+  positionals: [
+    { name: 'dir', description: 'directory written by kestrel train (model.json + model.safetensors)' },
+    { name: 'dataset', description: "'sample' (default), 'fashion-mnist', or a directory of IDX files", optional: true },
+  ],
+  options: { bs: { type: 'integer', description: 'batch size', default: 256, min: 1 } },
+};
+
+/** Evaluates; resolves to the exit code. */
+export async function runEvaluate(argv: string[]): Promise<number> {
+  const { positionals, options } = parseCommand(evaluateSpec, argv);
+  if (options.help) { console.log(commandHelp(evaluateSpec)); return 0; }
+  const dir = resolve(positionals[0]);
+  const { model, manifest } = loadModel(dir);
+  const data = await resolveDataset(positionals[1] ?? 'sample', manifest.normalize ?? undefined);
+  const expected = manifest.inputShape.join('x');
+  if (data.inputShape.join('x') !== expected) {
+    throw new Error(`${dir}: the model expects ${expected} inputs but ${data.description} has ${data.inputShape.join('x')}`);
+  }
+  if (data.classes.length !== manifest.classes.length) {
+    throw new Error(`${dir}: the model has ${manifest.classes.length} classes but ${data.description} has ${data.classes.length}`);
+  }
+  const learn = new Learner(model, { train: new DataLoader(data.test, { batchSize: options.bs as number }) }, { metrics: [accuracy()], progress: false });
+  const result = await learn.evaluate(new DataLoader(data.test, { batchSize: options.bs as number }));
+  console.log(`${data.description}: test accuracy ${(100 * result.metrics.accuracy).toFixed(2)}%, loss ${result.loss.toFixed(4)} (${data.test.length} images)`);
+  return 0;
+}

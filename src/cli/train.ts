@@ -1,0 +1,75 @@
+/** `kestrel train`: train a model on a dataset and save metrics and a model bundle. */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { manualSeed, setNumThreads, writeTextFileAtomic } from '../tensor/index.js';
+import { DataLoader } from '../data/index.js';
+import { Learner } from '../learn/index.js';
+import { defaultArchitectures, saveModel } from '../io/index.js';
+import { type CommandSpec, UsageError, commandHelp, parseCommand } from './args.js';
+import { resolveDataset } from './dataset-arg.js';
+
+/** The command's options. */
+export const trainSpec: CommandSpec = {
+  name: 'train',
+  summary: 'train a model on a dataset; writes metrics.json, model.safetensors and model.json',
+  positionals: [{ name: 'dataset', description: "'sample' (default, bundled), 'fashion-mnist', or a directory of IDX files", optional: true }],
+  options: {
+    model: { type: 'string', description: 'architecture', default: 'mnist-cnn', choices: ['mnist-cnn', 'mlp'] },
+    epochs: { type: 'integer', description: 'epochs to train', default: 3, min: 1 },
+    lr: { type: 'number', description: 'learning rate (Adam)', default: 1e-3, min: 0 },
+    bs: { type: 'integer', description: 'batch size', default: 64, min: 1 },
+    seed: { type: 'integer', description: 'random seed (weights, shuffling, dropout)', default: 42, min: 0 },
+    threads: { type: 'integer', description: 'libtorch threads (default: all cores)', min: 1 },
+    out: { type: 'string', description: 'output directory', default: 'runs/latest' },
+  },
+};
+
+/** Trains and saves; resolves to the exit code. */
+export async function runTrain(argv: string[]): Promise<number> {
+  const { positionals, options } = parseCommand(trainSpec, argv);
+  if (options.help) { console.log(commandHelp(trainSpec)); return 0; }
+  if (options.threads !== undefined) setNumThreads(options.threads as number);
+  const seed = options.seed as number;
+  manualSeed(seed);
+  const datasetName = positionals[0] ?? 'sample';
+  const data = await resolveDataset(datasetName);
+  const architecture = String(options.model);
+  const factory = defaultArchitectures[architecture];
+  if (!factory) throw new UsageError(`unknown model '${architecture}'`);
+  const [channels, height, width] = data.inputShape;
+  const architectureOptions = { numClasses: data.classes.length, input: { channels, height, width } };
+  const model = factory(architectureOptions);
+  const out = resolve(String(options.out));
+  mkdirSync(out, { recursive: true });
+
+  console.log(`kestrel: training ${architecture} (${model.numParameters().toLocaleString('en-US')} parameters) on ${data.description}`);
+  const learn = new Learner(model, {
+    train: new DataLoader(data.train, { batchSize: options.bs as number, shuffle: true, seed }),
+    valid: new DataLoader(data.test, { batchSize: 256 }),
+  }, { lr: options.lr as number });
+  try {
+    await learn.fit(options.epochs as number, options.lr as number);
+  } finally {
+    // NOTE: write what was learned even when training stops early (e.g. NaN loss).
+    if (learn.history.length > 0) writeMetrics(out, learn.history);
+  }
+  const last = learn.history[learn.history.length - 1];
+  saveModel(out, model, {
+    architecture: { name: architecture, options: architectureOptions },
+    classes: data.classes,
+    inputShape: data.inputShape,
+    normalize: data.normalize,
+    metrics: { accuracy: last.metrics.accuracy, validLoss: last.validLoss, epochs: learn.history.length },
+  });
+  console.log(`test accuracy ${(100 * (last.metrics.accuracy ?? NaN)).toFixed(2)}% after ${learn.history.length} epochs`);
+  console.log(`results in ${out}: metrics.json, model.safetensors, model.json`);
+  return 0;
+}
+
+function writeMetrics(out: string, history: Learner['history']): void {
+  const epochs = history.map((r) => ({
+    epoch: r.epoch, trainLoss: r.trainLoss, validLoss: r.validLoss, accuracy: r.metrics.accuracy,
+    seconds: r.seconds, samplesPerSecond: r.samplesPerSecond, lr: r.lr,
+  }));
+  writeTextFileAtomic(resolve(out, 'metrics.json'), JSON.stringify({ epochs }, null, 2) + '\n');
+}

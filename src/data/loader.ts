@@ -1,0 +1,95 @@
+/** DataLoader: seeded, shuffled batches over a Dataset; and the BatchSource a Learner iterates. */
+import { Random } from '../tensor/index.js';
+import type { Batch, Dataset } from './dataset.js';
+
+/**
+ * What a Learner iterates: a known number of batches per pass, yielded asynchronously.
+ * Each yielded batch belongs to the consumer, who must dispose it.
+ */
+export interface BatchSource extends AsyncIterable<Batch> {
+  /** Batches per pass. */
+  readonly length: number;
+  /** Samples per pass. */
+  readonly numSamples: number;
+  /** The underlying dataset, when there is one (class names). */
+  readonly dataset?: { readonly classes: string[] };
+}
+
+/** Options of a DataLoader. */
+export interface DataLoaderOptions {
+  batchSize: number;
+  /** New random order each pass (default false). */
+  shuffle?: boolean;
+  /** Drop the last incomplete batch (default false). */
+  dropLast?: boolean;
+  /** Seed of the shuffling generator (default 0). */
+  seed?: number;
+}
+
+/** Where a DataLoader's shuffling stands, for checkpoints. */
+export interface DataLoaderState {
+  epoch: number;
+  rng: number[];
+}
+
+/**
+ * Batches of a dataset, in order or shuffled by a seeded generator (one permutation per pass,
+ * reproducible from the seed). Iterate synchronously or with `for await`; dispose each batch.
+ */
+export class DataLoader implements BatchSource, Iterable<Batch> {
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly dropLast: boolean;
+  private readonly random: Random;
+  /** Passes started so far. */
+  epoch = 0;
+
+  /** Batches over `dataset`. */
+  constructor(readonly dataset: Dataset, options: DataLoaderOptions) {
+    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new Error(`DataLoader: batchSize must be a positive integer, got ${options.batchSize}`);
+    this.batchSize = options.batchSize;
+    this.shuffle = options.shuffle ?? false;
+    this.dropLast = options.dropLast ?? false;
+    this.random = new Random(options.seed ?? 0);
+  }
+
+  /** Samples per pass. */
+  get numSamples(): number {
+    return this.dropLast ? this.length * this.batchSize : this.dataset.length;
+  }
+
+  /** Batches per pass. */
+  get length(): number {
+    const n = this.dataset.length;
+    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+  }
+
+  /** The sample order of the next pass (advances the generator when shuffling). */
+  private nextOrder(): Int32Array {
+    this.epoch++;
+    if (this.shuffle) return this.random.permutation(this.dataset.length);
+    return Int32Array.from({ length: this.dataset.length }, (_, i) => i);
+  }
+
+  *[Symbol.iterator](): Iterator<Batch> {
+    const order = this.nextOrder();
+    for (let b = 0; b < this.length; b++) {
+      yield this.dataset.getBatch(order.subarray(b * this.batchSize, Math.min(order.length, (b + 1) * this.batchSize)));
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Batch> {
+    for (const batch of this) yield batch;
+  }
+
+  /** Shuffling state (pass count and generator), for resuming. */
+  getState(): DataLoaderState {
+    return { epoch: this.epoch, rng: this.random.getState() };
+  }
+
+  /** Restores a state from getState(). */
+  setState(state: DataLoaderState): void {
+    this.epoch = state.epoch;
+    this.random.setState(state.rng);
+  }
+}
