@@ -157,6 +157,8 @@ export class Tensor implements Trackable {
   mul(other: TensorLike): Tensor { return binary('aten::mul', this, other); }
   /** this / other (true division, broadcasting). */
   div(other: TensorLike): Tensor { return binary('aten::div', this, other); }
+  /** Remainder of division, with the sign of the divisor (Python's %). */
+  remainder(other: TensorLike): Tensor { return binary('aten::remainder', this, other); }
   /** this ** exponent. */
   pow(exponent: TensorLike): Tensor {
     return typeof exponent === 'number' ? op('aten::pow', 'Tensor_Scalar', [this.handle, exponent]) : op('aten::pow', 'Tensor_Tensor', [this.handle, exponent.handle]);
