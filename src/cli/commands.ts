@@ -1,5 +1,6 @@
 /** The table of kestrel subcommands. */
 import type { CommandSpec } from './args.js';
+import { datasetsSpec, runDatasets } from './datasets.js';
 import { evaluateSpec, runEvaluate } from './evaluate.js';
 import { infoSpec, runInfo } from './info.js';
 import { runTrain, trainSpec } from './train.js';
@@ -14,5 +15,6 @@ export interface Command {
 export const commands: Record<string, Command> = {
   train: { spec: trainSpec, run: runTrain },
   evaluate: { spec: evaluateSpec, run: runEvaluate },
+  datasets: { spec: datasetsSpec, run: runDatasets },
   info: { spec: infoSpec, run: runInfo },
 };

@@ -1,7 +1,10 @@
 /** Turns the CLI's dataset argument (sample | fashion-mnist | DIR) into normalised datasets. */
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { type TensorDataset, loadFashionMnist, loadIdxDataset, loadSample } from '../data/index.js';
+import {
+  DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, MNIST_CLASSES, type TensorDataset, ensureDataset, loadCifar10, loadCifar100,
+  loadFashionMnist, loadIdxDataset, loadSample, progressPrinter,
+} from '../data/index.js';
 import { UsageError } from './args.js';
 
 /** Train and test splits with what a model bundle records about them. */
@@ -25,15 +28,26 @@ export async function resolveDataset(name: string, normalize?: { mean: number[];
   if (name === 'sample') {
     splits = { train: loadSample({ split: 'train' }), test: loadSample({ split: 'test' }) };
     description = 'the bundled Fashion-MNIST sample';
-  } else if (name === 'fashion-mnist') {
+  } else if (name === 'fashion-mnist' && existsSync(process.env.KESTREL_FASHION_MNIST ?? DEBIAN_FASHION_MNIST_DIR)) {
     splits = { train: loadFashionMnist({ split: 'train' }), test: loadFashionMnist({ split: 'test' }) };
     description = 'Fashion-MNIST';
+  } else if (name === 'fashion-mnist' || name === 'mnist') {
+    // NOTE: without Debian's package, fetch the canonical files (checksummed, cached).
+    const dir = await ensureDataset(name, { onProgress: progressPrinter(name) });
+    const classes = name === 'mnist' ? MNIST_CLASSES : FASHION_MNIST_CLASSES;
+    splits = { train: loadIdxDataset(dir, { split: 'train', classes }), test: loadIdxDataset(dir, { split: 'test', classes }) };
+    description = name === 'mnist' ? 'MNIST' : 'Fashion-MNIST';
+  } else if (name === 'cifar10' || name === 'cifar100') {
+    const dir = await ensureDataset(name, { onProgress: progressPrinter(name) });
+    const load = name === 'cifar10' ? loadCifar10 : loadCifar100;
+    splits = { train: load(dir, { split: 'train' }), test: load(dir, { split: 'test' }) };
+    description = name === 'cifar10' ? 'CIFAR-10' : 'CIFAR-100';
   } else if (existsSync(name) && statSync(name).isDirectory()) {
     const dir = resolve(name);
     splits = { train: loadIdxDataset(dir, { split: 'train' }), test: loadIdxDataset(dir, { split: 'test' }) };
     description = dir;
   } else {
-    throw new UsageError(`unknown dataset '${name}': use 'sample', 'fashion-mnist', or a directory holding IDX files (train-images-idx3-ubyte[.gz], ...)`);
+    throw new UsageError(`unknown dataset '${name}': use 'sample', 'fashion-mnist', 'mnist', 'cifar10', 'cifar100', or a directory holding IDX files (train-images-idx3-ubyte[.gz], ...)`);
   }
   const stats = normalize ?? splits.train.computeStats();
   const train = splits.train.withNormalize(stats);

@@ -2,4 +2,4 @@
 export { Learner, type LearnerOptions, type EpochRecord, type DataPair, type LossFunction, type OptimizerFactory } from './learner.js';
 export * from './events.js';
 export * from './metrics.js';
-export { ProgressCallback, renderBar, formatDuration, type ProgressWriter } from './progress.js';
+export { ProgressCallback, renderBar, type ProgressWriter } from './progress.js';

@@ -1,4 +1,5 @@
 /** Progress display: a bar with ETA on a terminal, one plain line per epoch otherwise. */
+import { formatDuration } from '../data/index.js';
 import type { Callback } from './events.js';
 import type { Learner } from './learner.js';
 
@@ -7,16 +8,6 @@ export interface ProgressWriter {
   write(text: string): unknown;
   isTTY?: boolean;
   columns?: number;
-}
-
-/** Formats seconds as m:ss or h:mm:ss. */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '--:--';
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const rest = String(s % 60).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${rest}` : `${m}:${rest}`;
 }
 
 /** A text progress bar like `[#########.........]  45% 106/235 eta 0:07`. */
