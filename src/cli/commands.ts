@@ -3,6 +3,7 @@ import type { CommandSpec } from './args.js';
 import { datasetsSpec, runDatasets } from './datasets.js';
 import { evaluateSpec, runEvaluate } from './evaluate.js';
 import { infoSpec, runInfo } from './info.js';
+import { runShow, showSpec } from './show.js';
 import { runTrain, trainSpec } from './train.js';
 
 /** A subcommand: its spec (for help) and its runner. */
@@ -16,5 +17,6 @@ export const commands: Record<string, Command> = {
   train: { spec: trainSpec, run: runTrain },
   evaluate: { spec: evaluateSpec, run: runEvaluate },
   datasets: { spec: datasetsSpec, run: runDatasets },
+  show: { spec: showSpec, run: runShow },
   info: { spec: infoSpec, run: runInfo },
 };

@@ -2,7 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
-  DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, MNIST_CLASSES, type TensorDataset, ensureDataset, loadCifar10, loadCifar100,
+  type BatchSource, DataLoader, DEBIAN_FASHION_MNIST_DIR, hasImageFiles, imageFolderLoaders, FASHION_MNIST_CLASSES, MNIST_CLASSES, type TensorDataset, ensureDataset, loadCifar10, loadCifar100,
   loadFashionMnist, loadIdxDataset, loadSample, progressPrinter,
 } from '../data/index.js';
 import { UsageError } from './args.js';
@@ -54,4 +54,52 @@ export async function resolveDataset(name: string, normalize?: { mean: number[];
   const test = splits.test.withNormalize(stats);
   const [channels, height, width] = train.itemShape;
   return { train, test, classes: train.classes, inputShape: [channels, height, width], normalize: stats, description: `${description} (${train.length} train, ${test.length} test images)` };
+}
+
+/** Options for opening a dataset as training and validation batches. */
+export interface OpenOptions {
+  batchSize: number;
+  seed: number;
+  /** Image side for folder datasets (default 64). */
+  size?: number;
+  /** Random augmentation of training images (folder datasets). */
+  augment?: boolean;
+  /** Share of images for validation when a folder has no valid/ split. */
+  validPct?: number;
+  /** Reuse saved statistics (evaluating a saved model). */
+  normalize?: { mean: number[]; std: number[] };
+}
+
+/** Training and validation batch sources with what a model bundle records about them. */
+export interface OpenedDataset {
+  train: BatchSource;
+  valid: BatchSource;
+  classes: string[];
+  inputShape: [number, number, number];
+  normalize: { mean: number[]; std: number[] } | null;
+  description: string;
+  /** Stops worker threads (image folders). */
+  close(): Promise<void>;
+}
+
+/** Opens an in-memory dataset (IDX, CIFAR, sample) or a folder of images as batch sources. */
+export async function openDataset(name: string, options: OpenOptions): Promise<OpenedDataset> {
+  if (existsSync(name) && statSync(name).isDirectory() && await hasImageFiles(name)) {
+    const folders = await imageFolderLoaders(resolve(name), {
+      size: options.size ?? 64, batchSize: options.batchSize, seed: options.seed, augment: options.augment ?? false,
+      validPct: options.validPct, ...(options.normalize ? { normalize: options.normalize } : {}),
+    });
+    return {
+      train: folders.train, valid: folders.valid, classes: folders.classes, inputShape: folders.inputShape, normalize: folders.normalize,
+      description: `image folders ${resolve(name)} (${folders.train.numSamples} train, ${folders.valid.numSamples} valid images at ${options.size ?? 64}px)`,
+      close: () => folders.close(),
+    };
+  }
+  const data = await resolveDataset(name, options.normalize);
+  return {
+    train: new DataLoader(data.train, { batchSize: options.batchSize, shuffle: true, seed: options.seed }),
+    valid: new DataLoader(data.test, { batchSize: 256 }),
+    classes: data.classes, inputShape: data.inputShape, normalize: data.normalize, description: data.description,
+    close: async () => { data.train.dispose(); data.test.dispose(); },
+  };
 }

@@ -1,10 +1,9 @@
 /** `kestrel evaluate`: load a saved model bundle and report test accuracy on a dataset. */
 import { resolve } from 'node:path';
-import { DataLoader } from '../data/index.js';
 import { Learner, accuracy } from '../learn/index.js';
 import { loadModel } from '../io/index.js';
 import { type CommandSpec, commandHelp, parseCommand } from './args.js';
-import { resolveDataset } from './dataset-arg.js';
+import { openDataset } from './dataset-arg.js';
 
 /** The command's options. */
 export const evaluateSpec: CommandSpec = {
@@ -23,7 +22,9 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   if (options.help) { console.log(commandHelp(evaluateSpec)); return 0; }
   const dir = resolve(positionals[0]);
   const { model, manifest } = loadModel(dir);
-  const data = await resolveDataset(positionals[1] ?? 'sample', manifest.normalize ?? undefined);
+  const data = await openDataset(positionals[1] ?? 'sample', {
+    batchSize: options.bs as number, seed: 0, size: manifest.inputShape[1], normalize: manifest.normalize ?? undefined,
+  });
   const expected = manifest.inputShape.join('x');
   if (data.inputShape.join('x') !== expected) {
     throw new Error(`${dir}: the model expects ${expected} inputs but ${data.description} has ${data.inputShape.join('x')}`);
@@ -31,8 +32,12 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   if (data.classes.length !== manifest.classes.length) {
     throw new Error(`${dir}: the model has ${manifest.classes.length} classes but ${data.description} has ${data.classes.length}`);
   }
-  const learn = new Learner(model, { train: new DataLoader(data.test, { batchSize: options.bs as number }) }, { metrics: [accuracy()], progress: false });
-  const result = await learn.evaluate(new DataLoader(data.test, { batchSize: options.bs as number }));
-  console.log(`${data.description}: test accuracy ${(100 * result.metrics.accuracy).toFixed(2)}%, loss ${result.loss.toFixed(4)} (${data.test.length} images)`);
+  const learn = new Learner(model, { train: data.valid }, { metrics: [accuracy()], progress: false });
+  try {
+    const result = await learn.evaluate(data.valid);
+    console.log(`${data.description}: test accuracy ${(100 * result.metrics.accuracy).toFixed(2)}%, loss ${result.loss.toFixed(4)} (${data.valid.numSamples} images)`);
+  } finally {
+    await data.close();
+  }
   return 0;
 }

@@ -2,17 +2,16 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { manualSeed, setNumThreads, writeTextFileAtomic } from '../tensor/index.js';
-import { DataLoader } from '../data/index.js';
 import { Learner } from '../learn/index.js';
 import { defaultArchitectures, saveModel } from '../io/index.js';
 import { type CommandSpec, UsageError, commandHelp, parseCommand } from './args.js';
-import { resolveDataset } from './dataset-arg.js';
+import { openDataset } from './dataset-arg.js';
 
 /** The command's options. */
 export const trainSpec: CommandSpec = {
   name: 'train',
   summary: 'train a model on a dataset; writes metrics.json, model.safetensors and model.json',
-  positionals: [{ name: 'dataset', description: "'sample' (default, bundled), 'fashion-mnist', or a directory of IDX files", optional: true }],
+  positionals: [{ name: 'dataset', description: "'sample' (default, bundled), 'fashion-mnist', 'mnist', 'cifar10', a folder of images (train/valid/<class>/*), or a directory of IDX files", optional: true }],
   options: {
     model: { type: 'string', description: 'architecture', default: 'mnist-cnn', choices: ['mnist-cnn', 'mlp'] },
     epochs: { type: 'integer', description: 'epochs to train', default: 3, min: 1 },
@@ -21,6 +20,9 @@ export const trainSpec: CommandSpec = {
     seed: { type: 'integer', description: 'random seed (weights, shuffling, dropout)', default: 42, min: 0 },
     threads: { type: 'integer', description: 'libtorch threads (default: all cores)', min: 1 },
     out: { type: 'string', description: 'output directory', default: 'runs/latest' },
+    size: { type: 'integer', description: 'image side in pixels (image folders)', default: 64, min: 8 },
+    augment: { type: 'boolean', description: 'random crops, flips, rotations, lighting (image folders)' },
+    'valid-pct': { type: 'number', description: 'validation share when a folder has no valid/ split', default: 0.2, min: 0 },
   },
 };
 
@@ -32,7 +34,9 @@ export async function runTrain(argv: string[]): Promise<number> {
   const seed = options.seed as number;
   manualSeed(seed);
   const datasetName = positionals[0] ?? 'sample';
-  const data = await resolveDataset(datasetName);
+  const data = await openDataset(datasetName, {
+    batchSize: options.bs as number, seed, size: options.size as number, augment: Boolean(options.augment), validPct: options['valid-pct'] as number,
+  });
   const architecture = String(options.model);
   const factory = defaultArchitectures[architecture];
   if (!factory) throw new UsageError(`unknown model '${architecture}'`);
@@ -43,13 +47,11 @@ export async function runTrain(argv: string[]): Promise<number> {
   mkdirSync(out, { recursive: true });
 
   console.log(`kestrel: training ${architecture} (${model.numParameters().toLocaleString('en-US')} parameters) on ${data.description}`);
-  const learn = new Learner(model, {
-    train: new DataLoader(data.train, { batchSize: options.bs as number, shuffle: true, seed }),
-    valid: new DataLoader(data.test, { batchSize: 256 }),
-  }, { lr: options.lr as number });
+  const learn = new Learner(model, { train: data.train, valid: data.valid }, { lr: options.lr as number });
   try {
     await learn.fit(options.epochs as number, options.lr as number);
   } finally {
+    await data.close();
     // NOTE: write what was learned even when training stops early (e.g. NaN loss).
     if (learn.history.length > 0) writeMetrics(out, learn.history);
   }

@@ -1,0 +1,132 @@
+/**
+ * Image loader benchmark: 256-px JPEG photos, RandomResizedCrop 224 + horizontal flip + ImageNet normalisation,
+ * batch 64, 2 workers, Kestrel's ImageLoader against PIL + torchvision + torch DataLoader(num_workers=2), in the same run.
+ *
+ *   npx tsc -p . && node dist/bench/loader.js [--images 512] [--repeats 3] [--epochs 2] [--workers 2] [--write]
+ *
+ * The photos are made once (random crops of the packaged sample photographs, see test/data/image/fixtures.ts)
+ * under $KESTREL_BENCH_DIR (default: the temp dir). `--write` replaces the "Image loader" section of BENCHMARKS.md.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { ImageDataset, ImageLoader } from '../src/data/image/index.js';
+import { SampleRng } from '../src/data/image/rng.js';
+import { dispose, setNumThreads } from '../src/tensor/index.js';
+import { samplePhotos } from '../test/data/image/fixtures.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const PYTHON = process.env.KESTREL_TEST_PYTHON ?? '/usr/bin/python3';
+
+interface Options { images: number; side: number; repeats: number; epochs: number; workers: number; batch: number; size: number; write: boolean; worker: string }
+
+function parseOptions(argv: string[]): Options {
+  const options: Options = { images: 512, side: 256, repeats: 3, epochs: 2, workers: 2, batch: 64, size: 224, write: false, worker: '' };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split('=', 2);
+    const value = () => inline ?? argv[++i];
+    if (flag === '--write') options.write = true;
+    else if (flag === '--kestrel-worker') options.worker = value();
+    else if (flag.slice(2) in options && flag.startsWith('--')) (options as unknown as Record<string, number>)[flag.slice(2)] = Number(value());
+    else throw new Error(`bench/loader.ts: unknown flag ${argv[i]}`);
+  }
+  return options;
+}
+
+/** Makes `count` side x side JPEGs (quality 90) from random crops of the sample photos; reuses them when present. */
+async function preparePhotos(count: number, outSide: number): Promise<string> {
+  const dir = join(process.env.KESTREL_BENCH_DIR ?? tmpdir(), `kestrel-bench-jpeg${outSide}-${count}`);
+  if (existsSync(dir) && readdirSync(dir).filter((f) => f.endsWith('.jpg')).length === count) return dir;
+  const sources = samplePhotos();
+  if (sources.length === 0) throw new Error('bench/loader.ts: no sample photos found (apt-get install python-matplotlib-data python3-skimage, or set KESTREL_PHOTOS)');
+  mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < count; i++) {
+    const source = sources[i % sources.length];
+    const rng = new SampleRng(7, 0, i);
+    const { width = 0, height = 0 } = await sharp(source).metadata();
+    const side = Math.round(Math.min(width, height) * rng.uniform(0.5, 1));
+    const left = Math.floor(rng.next() * (width - side + 1)); const top = Math.floor(rng.next() * (height - side + 1));
+    const name = basename(source).replace(/\.\w+$/, '').replace(/[-_]/g, '');
+    await sharp(source).removeAlpha().extract({ left, top, width: side, height: side }).resize(outSide, outSide).jpeg({ quality: 90 })
+      .toFile(join(dir, `${name}-${String(i).padStart(4, '0')}.jpg`));
+  }
+  return dir;
+}
+
+async function kestrelWorker(dir: string, options: Options): Promise<void> {
+  setNumThreads(1);
+  const files = readdirSync(dir).filter((f) => f.endsWith('.jpg')).sort();
+  const names = [...new Set(files.map((f) => f.split('-')[0]))].sort();
+  const dataset = new ImageDataset(files.map((f) => ({ file: join(dir, f), label: names.indexOf(f.split('-')[0]) })), names);
+  const loader = new ImageLoader(dataset, {
+    batchSize: options.batch, shuffle: true, seed: 0, workers: options.workers,
+    transforms: { size: options.size, randomResizedCrop: true, flipHorizontal: true }, normalize: 'imagenet',
+  });
+  for await (const batch of loader) dispose(batch); // NOTE: warm-up epoch starts the workers, like persistent_workers.
+  const start = performance.now();
+  let images = 0; let shape: number[] = [];
+  for (let e = 0; e < options.epochs; e++) {
+    for await (const batch of loader) { images += batch.x.shape[0]; shape = batch.x.shape; dispose(batch); }
+  }
+  const seconds = (performance.now() - start) / 1000;
+  await loader.close();
+  console.log(`RESULT ${JSON.stringify({ name: 'kestrel', images, seconds, imagesPerSecond: images / seconds, shape, dtype: 'float32' })}`);
+}
+
+function runOne(command: string, args: string[]): { imagesPerSecond: number; shape: number[] } {
+  const child = spawnSync(command, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 16 * 2 ** 20 });
+  const line = child.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  if (child.status !== 0 || !line) throw new Error(`${command} ${args.join(' ')} failed (${child.status}):\n${child.stderr}`);
+  return JSON.parse(line.slice(7));
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function writeSection(section: string, text: string): void {
+  const path = join(ROOT, 'BENCHMARKS.md');
+  const old = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
+  const start = old.indexOf(`${section}\n`);
+  const end = start < 0 ? -1 : old.indexOf('\n## ', start + section.length);
+  const next = start < 0 ? `${old.trimEnd()}\n\n${text}` : `${old.slice(0, start)}${text}${end < 0 ? '' : old.slice(end + 1)}`;
+  writeFileSync(path, next.endsWith('\n') ? next : `${next}\n`);
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  if (options.worker) { await kestrelWorker(options.worker, options); return; }
+  const dir = await preparePhotos(options.images, options.side);
+  const common = ['--workers', String(options.workers), '--batch', String(options.batch), '--size', String(options.size), '--epochs', String(options.epochs)];
+  const kestrel: number[] = []; const torch: number[] = [];
+  for (let r = 0; r < options.repeats; r++) {
+    // NOTE: alternate the two so that machine noise hits both alike.
+    const k = runOne(process.execPath, [fileURLToPath(import.meta.url), '--kestrel-worker', dir, ...common]);
+    const t = runOne(PYTHON, [join(ROOT, 'bench', 'loader.py'), dir, ...common]);
+    kestrel.push(k.imagesPerSecond); torch.push(t.imagesPerSecond);
+    console.log(`repeat ${r + 1}: kestrel ${k.imagesPerSecond.toFixed(1)} images/s ${JSON.stringify(k.shape)}, pytorch ${t.imagesPerSecond.toFixed(1)} images/s ${JSON.stringify(t.shape)}`);
+  }
+  const k = median(kestrel); const t = median(torch);
+  console.log(`median: kestrel ${k.toFixed(1)} images/s, pytorch ${t.toFixed(1)} images/s, ratio ${(k / t).toFixed(2)}`);
+  // NOTE: the 256-px run owns "## Image loader"; other sizes get their own section beside it.
+  const section = options.side === 256 ? '## Image loader' : `## Image loader, ${options.side}-px photos`;
+  const text = [
+    section, '',
+    `${options.images} JPEG photos of ${options.side}x${options.side} (random crops of the packaged sample photographs, quality 90), RandomResizedCrop ${options.size}`,
+    `+ horizontal flip + ImageNet normalisation, batch ${options.batch}, ${options.workers} workers, NCHW float32 batches; one warm-up epoch,`,
+    `then ${options.epochs} timed epochs; median of ${options.repeats} alternating runs. Machine: ${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}.`, '',
+    '| loader | images/s | runs |', '|---|---:|---|',
+    `| Kestrel ImageLoader (sharp, worker threads) | ${k.toFixed(1)} | ${kestrel.map((v) => v.toFixed(1)).join(', ')} |`,
+    `| PIL + torchvision.transforms + torch DataLoader | ${t.toFixed(1)} | ${torch.map((v) => v.toFixed(1)).join(', ')} |`,
+    `| **ratio Kestrel / PyTorch** | **${(k / t).toFixed(2)}x** | |`, '',
+    `Command: \`npx tsc -p . && node dist/bench/loader.js --images ${options.images}${options.side === 256 ? '' : ` --side ${options.side}`} --repeats ${options.repeats} --write\``, '',
+  ].join('\n');
+  if (options.write) writeSection(section, text);
+  else console.log(`\n${text}`);
+}
+
+await main();
