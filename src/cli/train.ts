@@ -13,7 +13,7 @@ export const trainSpec: CommandSpec = {
   summary: 'train a model on a dataset; writes metrics.json, model.safetensors and model.json',
   positionals: [{ name: 'dataset', description: "'sample' (default, bundled), 'fashion-mnist', 'mnist', 'cifar10', a folder of images (train/valid/<class>/*), or a directory of IDX files", optional: true }],
   options: {
-    model: { type: 'string', description: 'architecture', default: 'mnist-cnn', choices: ['mnist-cnn', 'mlp'] },
+    model: { type: 'string', description: 'architecture', default: 'mnist-cnn', choices: ['mnist-cnn', 'mlp', 'resnet18', 'resnet34', 'resnet50'] },
     epochs: { type: 'integer', description: 'epochs to train', default: 3, min: 1 },
     lr: { type: 'number', description: 'learning rate (Adam)', default: 1e-3, min: 0 },
     bs: { type: 'integer', description: 'batch size', default: 64, min: 1 },

@@ -1,6 +1,7 @@
 /** Named model architectures that saved bundles can be rebuilt from. */
 import type { Module } from '../nn/index.js';
 import { type InputShape, mlp, mnistCnn } from '../vision/simple.js';
+import { type ResNet, resnet18, resnet34, resnet50 } from '../vision/resnet.js';
 
 /** Builds a fresh model from the options stored in a bundle's model.json. */
 export type ArchitectureFactory = (options: Record<string, unknown>) => Module;
@@ -44,4 +45,11 @@ function hiddenOption(options: Record<string, unknown>): number[] | undefined {
 export const defaultArchitectures: ArchitectureRegistry = Object.freeze({
   'mnist-cnn': (options: Record<string, unknown>) => mnistCnn(positiveInteger(options, 'numClasses', 10), inputOption(options)),
   mlp: (options: Record<string, unknown>) => mlp(positiveInteger(options, 'numClasses', 10), inputOption(options), hiddenOption(options)),
+  resnet18: (options: Record<string, unknown>) => resnetFrom(resnet18, options),
+  resnet34: (options: Record<string, unknown>) => resnetFrom(resnet34, options),
+  resnet50: (options: Record<string, unknown>) => resnetFrom(resnet50, options),
 });
+
+function resnetFrom(build: (numClasses: number, options: { inChannels?: number }) => ResNet, options: Record<string, unknown>): ResNet {
+  return build(positiveInteger(options, 'numClasses', 1000), { inChannels: inputOption(options).channels });
+}
