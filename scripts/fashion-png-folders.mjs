@@ -19,7 +19,7 @@ for (const [split, dir] of [['train', 'train'], ['test', 'valid']]) {
   for (let i = 0; i < n; i++) {
     const name = dataset.classes[Number(labels[i])].replace('/', '-');
     const raw = Buffer.from(pixels.buffer, pixels.byteOffset + i * 784, 784);
-    jobs.push(sharp(raw, { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(`${root}/${dir}/${name}/${String(i).padStart(5, '0')}.png`));
+    jobs.push(sharp(raw, { raw: { width: 28, height: 28, channels: 1 } }).toColourspace('b-w').png().toFile(`${root}/${dir}/${name}/${String(i).padStart(5, '0')}.png`));
     if (jobs.length === 64) await Promise.all(jobs.splice(0));
   }
   await Promise.all(jobs);
