@@ -1,5 +1,8 @@
 /** 2-D convolution layer. */
-import { type Tensor, empty, functional } from '../tensor/index.js';
+import { type Tensor, empty, functional, noGrad, op } from '../tensor/index.js';
+
+/** c10::MemoryFormat::ChannelsLast. */
+const CHANNELS_LAST = 2;
 import { fans, kaimingUniform, uniform } from './init.js';
 import { checkPositive } from './linear.js';
 import { Module, Parameter } from './module.js';
@@ -38,7 +41,12 @@ export class Conv2d extends Module {
     }
     this.options = { stride, padding: options.padding ?? 0, dilation: options.dilation ?? 1, groups };
     const shape = [outChannels, inChannels / groups, ...this.kernelSize];
-    this.weight = new Parameter(kaimingUniform(empty(shape), { a: Math.sqrt(5) }));
+    const weight = kaimingUniform(empty(shape), { a: Math.sqrt(5) });
+    // NOTE: channels-last weights make oneDNN run conv, pooling and batch norm in NHWC without
+    // per-call reorders: 1.5x faster training and 2.4x faster inference on mnist-cnn (BENCHMARKS.md).
+    // Values are unchanged; clone (not contiguous) also re-strides [out, 1, k, k] weights.
+    this.weight = new Parameter(noGrad(() => op('aten::clone', '', [weight.handle, CHANNELS_LAST])));
+    weight.dispose();
     const bound = 1 / Math.sqrt(fans(shape).fanIn);
     this.bias = options.bias === false ? null : new Parameter(uniform(empty([outChannels]), -bound, bound));
   }

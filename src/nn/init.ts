@@ -1,5 +1,15 @@
 /** Weight initialisers (PyTorch's nn.init), drawing from the global seeded generator. */
-import { type Tensor, noGrad } from '../tensor/index.js';
+import { type Tensor, empty, noGrad, tidy } from '../tensor/index.js';
+
+// NOTE: random fills draw in storage order; for channels-last weights, draw in logical (NCHW)
+// order into a temporary so a seeded model gets the same values as PyTorch's.
+function fill(t: Tensor, draw: (target: Tensor) => void): Tensor {
+  noGrad(() => {
+    if (t.isContiguous) { draw(t); return; }
+    tidy(() => { const tmp = empty(t.shape, { dtype: t.dtype }); draw(tmp); t.copy_(tmp); });
+  });
+  return t;
+}
 
 /** Fan-in and fan-out of a weight shaped [out, in, ...kernel]. */
 export function fans(shape: number[]): { fanIn: number; fanOut: number } {
@@ -24,7 +34,7 @@ export function kaimingUniform(t: Tensor, options: { a?: number; mode?: 'fanIn' 
   const fan = options.mode === 'fanOut' ? fanOut : fanIn;
   const gain = calculateGain(options.nonlinearity ?? 'leaky_relu', options.a ?? 0);
   const bound = Math.sqrt(3) * (gain / Math.sqrt(fan));
-  return noGrad(() => t.uniform_(-bound, bound));
+  return fill(t, (x) => x.uniform_(-bound, bound));
 }
 
 /** In place N(0, std) with std = gain / sqrt(fan) (He normal). */
@@ -32,19 +42,19 @@ export function kaimingNormal(t: Tensor, options: { a?: number; mode?: 'fanIn' |
   const { fanIn, fanOut } = fans(t.shape);
   const fan = options.mode === 'fanOut' ? fanOut : fanIn;
   const std = calculateGain(options.nonlinearity ?? 'leaky_relu', options.a ?? 0) / Math.sqrt(fan);
-  return noGrad(() => t.normal_(0, std));
+  return fill(t, (x) => x.normal_(0, std));
 }
 
 /** In place Glorot/Xavier uniform. */
 export function xavierUniform(t: Tensor, gain = 1): Tensor {
   const { fanIn, fanOut } = fans(t.shape);
   const bound = gain * Math.sqrt(6 / (fanIn + fanOut));
-  return noGrad(() => t.uniform_(-bound, bound));
+  return fill(t, (x) => x.uniform_(-bound, bound));
 }
 
 /** In place U(low, high). */
 export function uniform(t: Tensor, low: number, high: number): Tensor {
-  return noGrad(() => t.uniform_(low, high));
+  return fill(t, (x) => x.uniform_(low, high));
 }
 
 /** In place constant. */

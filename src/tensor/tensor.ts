@@ -103,6 +103,21 @@ export class Tensor implements Trackable {
   /** Whether this is a leaf of the autograd graph (created by the user, not computed). */
   get isLeaf(): boolean { return callOp('aten::is_leaf', '', [this.handle]) === true; }
 
+  /** Whether the data is laid out densely in row-major (NCHW) order. */
+  get isContiguous(): boolean {
+    const shape = this.shape;
+    const strides = this.strides;
+    let expected = 1;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (shape[d] !== 1 && strides[d] !== expected) return false;
+      expected *= shape[d];
+    }
+    return true;
+  }
+
+  /** Elements to step in memory per index of each dimension. */
+  get strides(): number[] { return this.shape.map((_, d) => callOp('aten::stride', 'int', [this.handle, d]) as number); }
+
   /** Whether autograd records operations on this tensor. */
   get requiresGrad(): boolean { return native.describe(this.handle)[2]; }
 
