@@ -1,11 +1,22 @@
 /** Shared helpers of the benchmark workers: process memory, argument parsing and result output. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 /** Resident and peak resident memory of this process in MiB (from /proc/self/status). */
 export function processMemory(): { rssMb: number; peakRssMb: number } {
   const status = readFileSync('/proc/self/status', 'utf8');
   const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) / 1024;
   return { rssMb: field('VmRSS'), peakRssMb: field('VmHWM') };
+}
+
+let loadPeakMb = 0;
+
+/**
+ * Resets the kernel's peak-RSS counter (VmHWM) so later peaks measure training and inference
+ * only, not data loading; remembers the earlier peak for the whole-process figure.
+ */
+export function resetPeakRss(): void {
+  loadPeakMb = Math.max(loadPeakMb, processMemory().peakRssMb);
+  writeFileSync('/proc/self/clear_refs', '5');
 }
 
 /** Reads `--name value` / `--name=value` options (numbers) from argv, with defaults. */
@@ -25,10 +36,23 @@ export function numberArgs<T extends Record<string, number>>(defaults: T): T {
 /** Prints a worker's result as one `RESULT {json}` line for bench/run.ts to pick up. */
 export function report(result: Record<string, unknown>): void {
   const cpu = process.cpuUsage();
-  console.log(`RESULT ${JSON.stringify({ ...result, ...processMemory(), cpuSeconds: (cpu.user + cpu.system) / 1e6 })}`);
+  const mem = processMemory();
+  console.log(`RESULT ${JSON.stringify({ ...result, ...mem, processPeakRssMb: Math.max(loadPeakMb, mem.peakRssMb), cpuSeconds: (cpu.user + cpu.system) / 1e6 })}`);
 }
 
 /** Seconds since `start` (a performance.now() value). */
 export function secondsSince(start: number): number {
   return (performance.now() - start) / 1000;
+}
+
+/**
+ * Samples/s of a typical step: batch / median step time. Robust to bursts of load from other
+ * processes on a shared machine, unlike wall time over the whole run.
+ */
+export function stepRate(stepMs: number[], batch: number): number {
+  if (stepMs.length === 0) return NaN;
+  const sorted = [...stepMs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return (batch * 1000) / median;
 }

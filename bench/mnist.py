@@ -4,7 +4,7 @@ TensorDataset + DataLoader(batch_size=256, shuffle=True), nn.Sequential, torch.o
 cross-entropy; train samples/s over one full epoch after a warm-up, inference samples/s over the
 test set, accuracy and peak RSS. Run with /usr/bin/python3 bench/mnist.py [--train-samples N] [--warmup B].
 """
-import argparse, gzip, json, os, time
+import argparse, gzip, json, os, statistics, time
 import numpy as np
 import torch
 from torch import nn
@@ -14,10 +14,24 @@ FASHION_DIR = os.environ.get('KESTREL_FASHION_DIR', '/usr/share/datasets/fashion
 MEAN, STD, BATCH = 0.286, 0.353, 256
 
 
-def memory():
+LOAD_PEAK = [0.0]
+
+
+def status_mb(name):
     fields = dict(line.split(':', 1) for line in open('/proc/self/status'))
-    kb = lambda name: int(fields[name].split()[0]) / 1024
-    return {'rssMb': kb('VmRSS'), 'peakRssMb': kb('VmHWM'), 'cpuSeconds': time.process_time()}
+    return int(fields[name].split()[0]) / 1024
+
+
+def reset_peak_rss():
+    """Resets VmHWM so later peaks measure training and inference only (as bench/common.ts does)."""
+    LOAD_PEAK[0] = max(LOAD_PEAK[0], status_mb('VmHWM'))
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')
+
+
+def memory():
+    peak = status_mb('VmHWM')
+    return {'rssMb': status_mb('VmRSS'), 'peakRssMb': peak, 'processPeakRssMb': max(LOAD_PEAK[0], peak), 'cpuSeconds': time.process_time()}
 
 
 def load(split, limit=None):
@@ -40,7 +54,8 @@ def mnist_cnn():
 def train_epoch(model, optimizer, loader, max_batches=None):
     model.train()
     loss_fn = nn.CrossEntropyLoss()
-    total, batches, samples = 0.0, 0, 0
+    total, batches, samples, step_ms = 0.0, 0, 0, []
+    last = time.perf_counter()
     for xb, yb in loader:
         optimizer.zero_grad()
         loss = loss_fn(model(xb), yb)
@@ -49,19 +64,33 @@ def train_epoch(model, optimizer, loader, max_batches=None):
         total += loss.item()
         batches += 1
         samples += len(xb)
+        now = time.perf_counter()
+        if len(xb) == BATCH:
+            step_ms.append((now - last) * 1000)
+        last = now
         if max_batches is not None and batches >= max_batches:
             break
-    return total / batches, samples
+    return total / batches, samples, step_ms
 
 
 def evaluate(model, loader):
     model.eval()
-    correct, n = 0, 0
+    correct, n, step_ms = 0, 0, []
+    last = time.perf_counter()
     with torch.no_grad():
         for xb, yb in loader:
             correct += (model(xb).argmax(1) == yb).sum().item()
             n += len(xb)
-    return correct / n, n
+            now = time.perf_counter()
+            if len(xb) == BATCH:
+                step_ms.append((now - last) * 1000)
+            last = now
+    return correct / n, n, step_ms
+
+
+def step_rate(step_ms, batch):
+    """Samples/s of a typical step: batch / median step time (as bench/common.ts stepRate)."""
+    return batch * 1000 / statistics.median(step_ms) if step_ms else float('nan')
 
 
 def main():
@@ -77,20 +106,22 @@ def main():
     test = TensorDataset(*load('t10k'))
     train_loader = DataLoader(train, batch_size=BATCH, shuffle=True)
     test_loader = DataLoader(test, batch_size=BATCH)
+    reset_peak_rss()
     model = mnist_cnn()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     train_epoch(model, optimizer, train_loader, args.warmup)
     evaluate(model, DataLoader(TensorDataset(*test[:2 * BATCH]), batch_size=BATCH))
 
     start = time.perf_counter()
-    loss, samples = train_epoch(model, optimizer, train_loader)
+    loss, samples, train_ms = train_epoch(model, optimizer, train_loader)
     train_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    accuracy, n = evaluate(model, test_loader)
+    accuracy, n, infer_ms = evaluate(model, test_loader)
     infer_seconds = time.perf_counter() - start
     print('RESULT ' + json.dumps({
         'framework': 'pytorch', 'workload': 'mnist-cnn', 'threads': torch.get_num_threads(),
         'trainSamplesPerSec': samples / train_seconds, 'inferSamplesPerSec': n / infer_seconds,
+        'trainStepSamplesPerSec': step_rate(train_ms, BATCH), 'inferStepSamplesPerSec': step_rate(infer_ms, BATCH),
         'trainSeconds': train_seconds, 'inferSeconds': infer_seconds, 'loss': loss, 'accuracy': accuracy,
         'torchVersion': torch.__version__, **memory()}), flush=True)
 

@@ -8,17 +8,20 @@ import { type Module, crossEntropy } from '../src/nn/index.js';
 import { Adam, type Optimizer } from '../src/optim/index.js';
 import { mnistCnn } from '../src/vision/simple.js';
 import { loadFashion } from './fashion.js';
-import { numberArgs, report, secondsSince } from './common.js';
+import { convWeightsToChannelsLast } from './channels-last.js';
+import { numberArgs, report, resetPeakRss, secondsSince, stepRate } from './common.js';
 
 /** Batch size of every mnist-cnn benchmark. */
 export const BATCH = 256;
 
-/** Trains one pass over `images` in shuffled batches (at most `maxBatches`); returns mean loss and samples seen. */
-export function trainEpoch(model: Module, optimizer: Optimizer, images: Tensor, labels: Tensor, maxBatches = Infinity): { loss: number; samples: number } {
+/** Trains one pass over `images` in shuffled batches (at most `maxBatches`); returns mean loss, samples seen and each full batch's ms. */
+export function trainEpoch(model: Module, optimizer: Optimizer, images: Tensor, labels: Tensor, maxBatches = Infinity): { loss: number; samples: number; stepMs: number[] } {
   model.train();
   const n = images.shape[0];
   const order = randperm(n);
   let lossSum = 0; let batches = 0; let samples = 0;
+  const stepMs: number[] = [];
+  let last = performance.now();
   for (let start = 0; start < n && batches < maxBatches; start += BATCH) {
     const end = Math.min(n, start + BATCH);
     lossSum += tidy(() => {
@@ -32,32 +35,42 @@ export function trainEpoch(model: Module, optimizer: Optimizer, images: Tensor, 
       return loss.item();
     });
     batches += 1; samples += end - start;
+    const now = performance.now();
+    if (end - start === BATCH) stepMs.push(now - last);
+    last = now;
   }
   order.dispose();
-  return { loss: lossSum / batches, samples };
+  return { loss: lossSum / batches, samples, stepMs };
 }
 
-/** Runs the model over `images` in order (eval mode, no grad); returns accuracy. */
-export function evaluate(model: Module, images: Tensor, labels: Tensor): number {
+/** Runs the model over `images` in order (eval mode, no grad); returns accuracy and each full batch's ms. */
+export function evaluate(model: Module, images: Tensor, labels: Tensor): { accuracy: number; stepMs: number[] } {
   model.eval();
   const n = images.shape[0];
   let correct = 0;
+  const stepMs: number[] = [];
+  let last = performance.now();
   for (let start = 0; start < n; start += BATCH) {
     const end = Math.min(n, start + BATCH);
     correct += noGrad(() => tidy(() => {
       const logits = model.forward(images.slice(0, start, end));
       return logits.argmax(1).eq(labels.slice(0, start, end)).sum().item();
     }));
+    const now = performance.now();
+    if (end - start === BATCH) stepMs.push(now - last);
+    last = now;
   }
-  return correct / n;
+  return { accuracy: correct / n, stepMs };
 }
 
 function main(): void {
-  const args = numberArgs({ trainSamples: 60000, warmup: 20, seed: 0 });
+  const args = numberArgs({ trainSamples: 60000, warmup: 20, seed: 0, channelsLast: 0 });
   manualSeed(args.seed);
   const train = loadFashion('train', args.trainSamples);
   const test = loadFashion('t10k');
+  resetPeakRss();
   const model = mnistCnn(10);
+  if (args.channelsLast) convWeightsToChannelsLast(model);
   const optimizer = new Adam(model.parameters(), { lr: 1e-3 });
   trainEpoch(model, optimizer, train.images, train.labels, args.warmup);
   evaluate(model, test.images.slice(0, 0, 2 * BATCH), test.labels.slice(0, 0, 2 * BATCH));
@@ -66,11 +79,12 @@ function main(): void {
   const epoch = trainEpoch(model, optimizer, train.images, train.labels);
   const trainSeconds = secondsSince(start);
   start = performance.now();
-  const accuracy = evaluate(model, test.images, test.labels);
+  const { accuracy, stepMs: inferStepMs } = evaluate(model, test.images, test.labels);
   const inferSeconds = secondsSince(start);
   report({
-    framework: 'kestrel', workload: 'mnist-cnn', threads: runtimeInfo().threads,
+    framework: args.channelsLast ? 'kestrel-cl' : 'kestrel', workload: 'mnist-cnn', threads: runtimeInfo().threads,
     trainSamplesPerSec: epoch.samples / trainSeconds, inferSamplesPerSec: test.images.shape[0] / inferSeconds,
+    trainStepSamplesPerSec: stepRate(epoch.stepMs, BATCH), inferStepSamplesPerSec: stepRate(inferStepMs, BATCH),
     trainSeconds, inferSeconds, loss: epoch.loss, accuracy,
   });
 }

@@ -6,7 +6,7 @@ Run with /usr/bin/python3 bench/resnet.py [--train-iters N] [--infer-iters N] [-
 import argparse, json, os, time
 import torch
 import torchvision
-from mnist import memory
+from mnist import memory, reset_peak_rss, step_rate
 
 BATCH, BATCHES, SIZE = 64, 4, 64
 
@@ -24,6 +24,7 @@ def main():
     images = torch.randn(BATCHES * BATCH, 3, SIZE, SIZE)
     labels = torch.randint(0, 10, (BATCHES * BATCH,))
     batch = lambda i: (images[(i % BATCHES) * BATCH:(i % BATCHES + 1) * BATCH], labels[(i % BATCHES) * BATCH:(i % BATCHES + 1) * BATCH])
+    reset_peak_rss()
     model = torchvision.models.resnet18(num_classes=10)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = torch.nn.CrossEntropyLoss()
@@ -43,20 +44,27 @@ def main():
     model.train()
     for i in range(args.warmup):
         train_step(i)
+    def timed(count, step):
+        step_ms, last = [], None
+        for i in range(count):
+            t = time.perf_counter()
+            last = step(i)
+            step_ms.append((time.perf_counter() - t) * 1000)
+        return last, step_ms
+
     start = time.perf_counter()
-    for i in range(args.train_iters):
-        loss = train_step(i)
+    loss, train_ms = timed(args.train_iters, train_step)
     train_seconds = time.perf_counter() - start
     model.eval()
     for i in range(args.warmup):
         infer_step(i)
     start = time.perf_counter()
-    for i in range(args.infer_iters):
-        infer_step(i)
+    _, infer_ms = timed(args.infer_iters, infer_step)
     infer_seconds = time.perf_counter() - start
     print('RESULT ' + json.dumps({
         'framework': 'pytorch', 'workload': 'resnet18', 'threads': torch.get_num_threads(),
         'trainSamplesPerSec': args.train_iters * BATCH / train_seconds, 'inferSamplesPerSec': args.infer_iters * BATCH / infer_seconds,
+        'trainStepSamplesPerSec': step_rate(train_ms, BATCH), 'inferStepSamplesPerSec': step_rate(infer_ms, BATCH),
         'trainSeconds': train_seconds, 'inferSeconds': infer_seconds, 'loss': loss,
         'torchVersion': torch.__version__, **memory()}), flush=True)
 

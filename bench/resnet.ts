@@ -7,7 +7,8 @@ import { manualSeed, noGrad, randint, randn, runtimeInfo, tidy } from '../src/te
 import { crossEntropy } from '../src/nn/index.js';
 import { SGD } from '../src/optim/index.js';
 import { resnet18 } from '../src/vision/resnet.js';
-import { numberArgs, report, secondsSince } from './common.js';
+import { convWeightsToChannelsLast } from './channels-last.js';
+import { numberArgs, report, resetPeakRss, secondsSince, stepRate } from './common.js';
 
 /** Images per batch, distinct synthetic batches cycled, and image size (shared with bench/resnet.py). */
 export const RESNET_BATCH = 64;
@@ -15,7 +16,7 @@ export const RESNET_BATCHES = 4;
 export const RESNET_SIZE = 64;
 
 function main(): void {
-  const args = numberArgs({ trainIters: 30, inferIters: 30, warmup: 3, seed: 0 });
+  const args = numberArgs({ trainIters: 30, inferIters: 30, warmup: 3, seed: 0, channelsLast: 0 });
   manualSeed(args.seed);
   const images = randn([RESNET_BATCHES * RESNET_BATCH, 3, RESNET_SIZE, RESNET_SIZE]);
   const labels = randint(0, 10, [RESNET_BATCHES * RESNET_BATCH], { dtype: 'int64' });
@@ -23,7 +24,9 @@ function main(): void {
     const start = (i % RESNET_BATCHES) * RESNET_BATCH;
     return { x: images.slice(0, start, start + RESNET_BATCH), y: labels.slice(0, start, start + RESNET_BATCH) };
   };
+  resetPeakRss();
   const model = resnet18(10);
+  if (args.channelsLast) convWeightsToChannelsLast(model);
   const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
   const trainStep = (i: number): number => tidy(() => {
     const { x, y } = batch(i);
@@ -37,19 +40,29 @@ function main(): void {
 
   model.train();
   for (let i = 0; i < args.warmup; i++) trainStep(i);
+  const timed = (count: number, step: (i: number) => number): { last: number; stepMs: number[] } => {
+    const stepMs: number[] = [];
+    let last = 0;
+    for (let i = 0; i < count; i++) {
+      const t = performance.now();
+      last = step(i);
+      stepMs.push(performance.now() - t);
+    }
+    return { last, stepMs };
+  };
   let start = performance.now();
-  let loss = 0;
-  for (let i = 0; i < args.trainIters; i++) loss = trainStep(i);
+  const train = timed(args.trainIters, trainStep);
   const trainSeconds = secondsSince(start);
   model.eval();
   for (let i = 0; i < args.warmup; i++) inferStep(i);
   start = performance.now();
-  for (let i = 0; i < args.inferIters; i++) inferStep(i);
+  const infer = timed(args.inferIters, inferStep);
   const inferSeconds = secondsSince(start);
   report({
-    framework: 'kestrel', workload: 'resnet18', threads: runtimeInfo().threads,
+    framework: args.channelsLast ? 'kestrel-cl' : 'kestrel', workload: 'resnet18', threads: runtimeInfo().threads,
     trainSamplesPerSec: (args.trainIters * RESNET_BATCH) / trainSeconds, inferSamplesPerSec: (args.inferIters * RESNET_BATCH) / inferSeconds,
-    trainSeconds, inferSeconds, loss,
+    trainStepSamplesPerSec: stepRate(train.stepMs, RESNET_BATCH), inferStepSamplesPerSec: stepRate(infer.stepMs, RESNET_BATCH),
+    trainSeconds, inferSeconds, loss: train.last,
   });
 }
 

@@ -39,6 +39,17 @@ function cpuJiffies(): { busy: number; total: number } {
   return { busy: user + nice + system + irq + softirq + steal, total: user + nice + system + idle + iowait + irq + softirq + steal };
 }
 
+/** Waits (up to `maxSeconds`) until other processes use under 0.15 cores over one second; returns whether they did. */
+function waitForQuiet(maxSeconds: number): boolean {
+  const deadline = performance.now() + maxSeconds * 1000;
+  while (performance.now() < deadline) {
+    const before = cpuJiffies();
+    spawnSync('sleep', ['1']);
+    if (cpuJiffies().busy - before.busy < 15) return true;
+  }
+  return false;
+}
+
 /** Runs one worker process; returns its RESULT plus the CPU other processes used meanwhile. */
 function runWorker(command: string, args: string[], cwd: string): Sample {
   const ticks = 100; // NOTE: USER_HZ is 100 on Linux.
@@ -65,22 +76,26 @@ function workloads(o: Options): Run[] {
   const memory = o.quick ? { epochs: 4, samples: 5000 } : { epochs: 10, samples: 10000 };
   if (o.only.has('mnist')) {
     runs.push({
-      workload: 'mnist-cnn', pairs: true,
-      kestrel: [node, [join(bench, 'mnist.js'), '--trainSamples', String(mnist.samples), '--warmup', String(mnist.warmup)]],
-      pytorch: [PYTHON, [join(ROOT, 'bench', 'mnist.py'), '--train-samples', String(mnist.samples), '--warmup', String(mnist.warmup)]],
-      samples: [],
+      workload: 'mnist-cnn', pairs: true, samples: [],
+      sides: [
+        ['kestrel', node, [join(bench, 'mnist.js'), '--trainSamples', String(mnist.samples), '--warmup', String(mnist.warmup)]],
+        ['kestrel-cl', node, [join(bench, 'mnist.js'), '--trainSamples', String(mnist.samples), '--warmup', String(mnist.warmup), '--channelsLast', '1']],
+        ['pytorch', PYTHON, [join(ROOT, 'bench', 'mnist.py'), '--train-samples', String(mnist.samples), '--warmup', String(mnist.warmup)]],
+      ],
     });
   }
   if (o.only.has('resnet')) {
     runs.push({
-      workload: 'resnet18', pairs: true,
-      kestrel: [node, [join(bench, 'resnet.js'), '--trainIters', String(resnet.train), '--inferIters', String(resnet.infer), '--warmup', String(resnet.warmup)]],
-      pytorch: [PYTHON, [join(ROOT, 'bench', 'resnet.py'), '--train-iters', String(resnet.train), '--infer-iters', String(resnet.infer), '--warmup', String(resnet.warmup)]],
-      samples: [],
+      workload: 'resnet18', pairs: true, samples: [],
+      sides: [
+        ['kestrel', node, [join(bench, 'resnet.js'), '--trainIters', String(resnet.train), '--inferIters', String(resnet.infer), '--warmup', String(resnet.warmup)]],
+        ['kestrel-cl', node, [join(bench, 'resnet.js'), '--trainIters', String(resnet.train), '--inferIters', String(resnet.infer), '--warmup', String(resnet.warmup), '--channelsLast', '1']],
+        ['pytorch', PYTHON, [join(ROOT, 'bench', 'resnet.py'), '--train-iters', String(resnet.train), '--infer-iters', String(resnet.infer), '--warmup', String(resnet.warmup)]],
+      ],
     });
   }
   if (o.only.has('memory')) {
-    runs.push({ workload: 'memory', pairs: false, kestrel: [node, [join(bench, 'memory.js'), '--epochs', String(memory.epochs), '--samples', String(memory.samples)]], samples: [] });
+    runs.push({ workload: 'memory', pairs: false, samples: [], sides: [['kestrel', node, ['--expose-gc', join(bench, 'memory.js'), '--epochs', String(memory.epochs), '--samples', String(memory.samples)]]] });
   }
   return runs;
 }
@@ -97,11 +112,11 @@ function main(): void {
   for (const run of runs) {
     const repeats = run.pairs ? options.repeats : 1;
     for (let r = 0; r < repeats; r++) {
-      // NOTE: sides alternate so background load on a shared machine hits both alike.
-      const sides = run.pytorch ? (r % 2 === 0 ? ['kestrel', 'pytorch'] as const : ['pytorch', 'kestrel'] as const) : ['kestrel'] as const;
-      for (const side of sides) {
-        const [cmd, args] = side === 'kestrel' ? run.kestrel : run.pytorch!;
+      // NOTE: the order of sides rotates so background load on a shared machine hits each alike.
+      const sides = run.sides.map((_, i) => run.sides[(i + r) % run.sides.length]);
+      for (const [side, cmd, args] of sides) {
         process.stderr.write(`bench: ${run.workload} ${side} (${r + 1}/${repeats})... `);
+        if (!waitForQuiet(options.quick ? 10 : 90)) process.stderr.write('(machine busy) ');
         const sample = runWorker(cmd, args, join(ROOT, 'bench'));
         run.samples.push(sample);
         process.stderr.write(`${sample.trainSamplesPerSec ? `train ${sample.trainSamplesPerSec.toFixed(0)}/s, infer ${sample.inferSamplesPerSec!.toFixed(0)}/s, ` : ''}peak RSS ${sample.peakRssMb.toFixed(0)} MB, other load ${sample.otherCores.toFixed(2)} cores\n`);
