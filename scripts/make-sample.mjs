@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // Writes data/sample: a stratified, seeded subset of Debian's Fashion-MNIST (300 train and 100
-// test images per class) as gzipped IDX files. Run: node scripts/make-sample.mjs [fashionDir]
+// test images per class) as gzipped IDX files. Build first (npx tsc -p .), then run:
+//   node scripts/make-sample.mjs [fashionDir] [outDir]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { encodeIdx, readIdx, FASHION_MNIST_CLASSES } from '../dist/src/data/index.js';
 import { Random } from '../dist/src/tensor/index.js';
 
 const source = process.argv[2] ?? '/usr/share/datasets/fashion-mnist';
-const out = new URL('../data/sample/', import.meta.url).pathname;
+const out = process.argv[3] ? `${process.argv[3].replace(/\/$/, '')}/` : new URL('../data/sample/', import.meta.url).pathname;
 mkdirSync(out, { recursive: true });
 
 function pick(prefix, perClass, seed) {

@@ -1,5 +1,5 @@
 /** In-memory image datasets held as libtorch tensors; batches are assembled natively. */
-import { type Tensor, keep, noGrad, tensor, tidy, zeros } from '../tensor/index.js';
+import { type Tensor, keep, noGrad, tensor, tidy } from '../tensor/index.js';
 
 /** One batch: inputs (float32 NCHW) and targets (int64 class indices). The consumer disposes it. */
 export interface Batch {
@@ -50,7 +50,6 @@ export class TensorDataset implements Dataset {
       throw new Error(`TensorDataset: ${images.shape[0]} images but labels of shape [${labels.shape.join(', ')}]`);
     }
     if (labels.dtype !== 'int64') throw new Error(`TensorDataset: labels must be int64, got ${labels.dtype}`);
-    keep(images); keep(labels);
     const maxLabel = labels.shape[0] > 0 ? tidy(() => labels.max().item()) : -1;
     this.classes = options.classes ?? Array.from({ length: maxLabel + 1 }, (_, i) => String(i));
     if (maxLabel >= this.classes.length) {
@@ -61,6 +60,11 @@ export class TensorDataset implements Dataset {
     if (this.normalize && (this.normalize.mean.length !== channels || this.normalize.std.length !== channels)) {
       throw new Error(`TensorDataset: normalize needs ${channels} mean and std values, got ${this.normalize.mean.length} and ${this.normalize.std.length}`);
     }
+    if (this.normalize && !this.normalize.std.every((v) => Number.isFinite(v) && v > 0)) {
+      throw new Error(`TensorDataset: normalize std values must be positive, got [${this.normalize.std.join(', ')}]`);
+    }
+    // NOTE: kept only once every check has passed, so a constructor that throws inside a tidy leaks nothing.
+    keep(images); keep(labels);
     this.meanTensor = this.normalize ? keep(tensor(Float32Array.from(this.normalize.mean), [1, channels, 1, 1])) : null;
     this.stdTensor = this.normalize ? keep(tensor(Float32Array.from(this.normalize.std), [1, channels, 1, 1])) : null;
   }
@@ -73,6 +77,7 @@ export class TensorDataset implements Dataset {
 
   /** Gathers samples, scales uint8 to [0, 1], normalises; returns new tensors. */
   getBatch(indices: Int32Array): Batch {
+    this.checkIndices(indices);
     return noGrad(() => tidy(() => {
       const index = tensor(indices).long();
       let x = this.images.indexSelect(0, index);
@@ -82,6 +87,15 @@ export class TensorDataset implements Dataset {
     }));
   }
 
+  // NOTE: checked in JS (O(batch)) so a bad index is a clear error rather than libtorch's index_select message.
+  private checkIndices(indices: Int32Array): void {
+    for (let i = 0; i < indices.length; i++) {
+      if (indices[i] < 0 || indices[i] >= this.length) {
+        throw new Error(`TensorDataset: index ${indices[i]} out of range for ${this.length} samples`);
+      }
+    }
+  }
+
   /** The same images and labels with another normalisation (shares storage with this one). */
   withNormalize(normalize: Normalize | null): TensorDataset {
     return new TensorDataset(this.images, this.labels, { classes: this.classes, normalize });
@@ -89,30 +103,34 @@ export class TensorDataset implements Dataset {
 
   /** A new dataset of the given samples (copied). */
   subset(indices: Int32Array): TensorDataset {
+    this.checkIndices(indices);
     return tidy(() => {
       const index = tensor(indices).long();
       return new TensorDataset(this.images.indexSelect(0, index), this.labels.indexSelect(0, index), { classes: this.classes, normalize: this.normalize });
     });
   }
 
-  /** Per-channel mean and standard deviation of pixels scaled to [0, 1] (in chunks). */
+  /** Per-channel mean and standard deviation (population) of pixels scaled to [0, 1], in chunks. */
   computeStats(chunk = 8192): Normalize {
     const channels = this.images.shape[1];
-    return noGrad(() => tidy(() => {
-      let sum = zeros([channels], { dtype: 'float64' });
-      let sumSquares = zeros([channels], { dtype: 'float64' });
-      for (let start = 0; start < this.length; start += chunk) {
+    if (this.length === 0) throw new Error('TensorDataset: cannot compute statistics of an empty dataset');
+    const sum = new Float64Array(channels);
+    const sumSquares = new Float64Array(channels);
+    for (let start = 0; start < this.length; start += chunk) {
+      // NOTE: one tidy per chunk bounds peak memory to one float64 chunk (Fashion-MNIST whole would be 376 MB).
+      noGrad(() => tidy(() => {
         const part = this.images.slice(0, start, Math.min(this.length, start + chunk)).to('float64');
         const x = this.images.dtype === 'uint8' ? part.div(255) : part;
-        sum = sum.add(x.sum([0, 2, 3]));
-        sumSquares = sumSquares.add(x.square().sum([0, 2, 3]));
-      }
-      const count = this.length * this.images.shape[2] * this.images.shape[3];
-      const mean = sum.div(count);
-      const variance = sumSquares.div(count).sub(mean.square());
-      const std = variance.clamp(0).sqrt();
-      return { mean: Array.from(mean.toArray() as Float64Array), std: Array.from(std.toArray() as Float64Array, (s) => s || 1) };
-    }));
+        const s = x.sum([0, 2, 3]).toArray() as Float64Array;
+        const q = x.square().sum([0, 2, 3]).toArray() as Float64Array;
+        for (let c = 0; c < channels; c++) { sum[c] += s[c]; sumSquares[c] += q[c]; }
+      }));
+    }
+    const count = this.length * this.images.shape[2] * this.images.shape[3];
+    const mean = Array.from(sum, (v) => v / count);
+    // NOTE: a constant channel has std 0; 1 keeps normalisation finite (it then only centres that channel).
+    const std = Array.from(sumSquares, (v, c) => Math.sqrt(Math.max(0, v / count - mean[c] * mean[c])) || 1);
+    return { mean, std };
   }
 
   /** Frees the images and labels (and every dataset sharing them). */

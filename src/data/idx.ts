@@ -2,6 +2,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 
+// NOTE: codes from LeCun's IDX spec: 0x08 ubyte, 0x09 byte, 0x0B short, 0x0C int, 0x0D float, 0x0E double
+// (there is no 0x0A); multi-byte values are big-endian.
 /** Element types of the IDX format (type byte -> name and size). */
 const IDX_TYPES: Record<number, { name: IdxType; bytes: number }> = {
   0x08: { name: 'uint8', bytes: 1 }, 0x09: { name: 'int8', bytes: 1 }, 0x0b: { name: 'int16', bytes: 2 },
@@ -64,7 +66,15 @@ function decodeValues(view: DataView, offset: number, count: number, type: IdxTy
 /** Reads and parses an IDX file (plain or gzipped). */
 export function readIdx(path: string): IdxArray {
   if (!existsSync(path)) throw new Error(`${path}: no such file`);
-  return parseIdx(readFileSync(path), path);
+  let raw: Buffer;
+  try {
+    raw = readFileSync(path);
+  } catch (error) {
+    // NOTE: a directory or an unreadable file must still give an error naming the path, not a bare errno.
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(code === 'EISDIR' ? `${path}: is a directory, not an IDX file` : `${path}: cannot read (${(error as Error).message})`);
+  }
+  return parseIdx(raw, path);
 }
 
 /** Encodes values as IDX bytes (big-endian), for tests and exporting. */

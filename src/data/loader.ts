@@ -3,8 +3,10 @@ import { Random } from '../tensor/index.js';
 import type { Batch, Dataset } from './dataset.js';
 
 /**
- * What a Learner iterates: a known number of batches per pass, yielded asynchronously.
- * Each yielded batch belongs to the consumer, who must dispose it.
+ * What a Learner iterates: a known number of batches per pass, yielded asynchronously. Implemented
+ * by DataLoader (in-memory tensors) and ImageLoader (files decoded in worker threads).
+ * Ownership: each yielded batch belongs to the consumer, who must dispose it (`dispose(batch)`), also
+ * the one in hand when breaking out early. Each `for await` is one pass (epoch); breaking ends it.
  */
 export interface BatchSource extends AsyncIterable<Batch> {
   /** Batches per pass. */
@@ -17,6 +19,7 @@ export interface BatchSource extends AsyncIterable<Batch> {
 
 /** Options of a DataLoader. */
 export interface DataLoaderOptions {
+  /** Samples per batch (the last one may be smaller unless dropLast). */
   batchSize: number;
   /** New random order each pass (default false). */
   shuffle?: boolean;
@@ -28,7 +31,9 @@ export interface DataLoaderOptions {
 
 /** Where a DataLoader's shuffling stands, for checkpoints. */
 export interface DataLoaderState {
+  /** Passes started so far. */
   epoch: number;
+  /** The shuffling generator's state (Random.getState()). */
   rng: number[];
 }
 
@@ -71,6 +76,7 @@ export class DataLoader implements BatchSource, Iterable<Batch> {
     return Int32Array.from({ length: this.dataset.length }, (_, i) => i);
   }
 
+  /** The next pass, one batch at a time (built when requested); the consumer disposes each batch. */
   *[Symbol.iterator](): Iterator<Batch> {
     const order = this.nextOrder();
     for (let b = 0; b < this.length; b++) {
@@ -78,8 +84,14 @@ export class DataLoader implements BatchSource, Iterable<Batch> {
     }
   }
 
+  /** The next pass, one batch at a time, in the same order as the sync iterator; dispose each batch. */
   async *[Symbol.asyncIterator](): AsyncIterator<Batch> {
-    for (const batch of this) yield batch;
+    for (const batch of this) {
+      yield batch;
+      // NOTE: a macrotask turn per batch (~µs) so timers, I/O and signal handlers (Ctrl-C, a dashboard)
+      // still run during an epoch; awaiting a settled promise alone would only run microtasks.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Shuffling state (pass count and generator), for resuming. */
@@ -89,6 +101,7 @@ export class DataLoader implements BatchSource, Iterable<Batch> {
 
   /** Restores a state from getState(). */
   setState(state: DataLoaderState): void {
+    if (!(Number.isInteger(state.epoch) && state.epoch >= 0)) throw new Error(`DataLoader: state epoch must be a non-negative integer, got ${state.epoch}`);
     this.epoch = state.epoch;
     this.random.setState(state.rng);
   }

@@ -1,5 +1,5 @@
 /** MNIST-style datasets from IDX files: Fashion-MNIST (Debian's files), the bundled sample, any directory. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tensor, tidy } from '../tensor/index.js';
@@ -33,13 +33,15 @@ function findFile(dir: string, prefix: string, kind: 'images' | 'labels'): strin
  */
 export function loadIdxDataset(dir: string, options: { split?: Split; classes?: string[] } = {}): TensorDataset {
   if (!existsSync(dir)) throw new Error(`${dir}: no such directory`);
+  if (!statSync(dir).isDirectory()) throw new Error(`${dir}: not a directory (expected one holding the IDX files)`);
   const prefix = (options.split ?? 'train') === 'train' ? 'train' : 't10k';
   const imagesPath = findFile(dir, prefix, 'images');
   const labelsPath = findFile(dir, prefix, 'labels');
   const images = readIdx(imagesPath);
   const labels = readIdx(labelsPath);
-  if (images.type !== 'uint8' || (images.shape.length !== 3 && images.shape.length !== 4)) {
-    throw new Error(`${imagesPath}: expected uint8 images [N, H, W], got ${images.type} [${images.shape.join(', ')}]`);
+  // NOTE: float images are taken as already scaled to [0, 1] (TensorDataset divides only uint8 by 255).
+  if (!['uint8', 'float32', 'float64'].includes(images.type) || (images.shape.length !== 3 && images.shape.length !== 4)) {
+    throw new Error(`${imagesPath}: expected uint8 or float images [N, H, W] or [N, C, H, W], got ${images.type} [${images.shape.join(', ')}]`);
   }
   if (labels.shape.length !== 1) throw new Error(`${labelsPath}: expected labels [N], got [${labels.shape.join(', ')}]`);
   if (labels.shape[0] !== images.shape[0]) {
@@ -56,7 +58,7 @@ export function loadIdxDataset(dir: string, options: { split?: Split; classes?: 
   const [n, h, w] = images.shape.length === 3 ? images.shape : [images.shape[0], images.shape[2], images.shape[3]];
   const channels = images.shape.length === 3 ? 1 : images.shape[1];
   return tidy(() => new TensorDataset(
-    tensor(images.data as Uint8Array, [n, channels, h, w]),
+    tensor(images.data as Uint8Array | Float32Array | Float64Array, [n, channels, h, w]),
     tensor(Int32Array.from(labels.data as ArrayLike<number>), [n]).long(),
     { classes },
   ));
@@ -65,9 +67,15 @@ export function loadIdxDataset(dir: string, options: { split?: Split; classes?: 
 /** Fashion-MNIST from Debian's package (or `dir`), with its class names. */
 export function loadFashionMnist(options: { split?: Split; dir?: string } = {}): TensorDataset {
   const dir = options.dir ?? process.env.KESTREL_FASHION_MNIST ?? DEBIAN_FASHION_MNIST_DIR;
-  if (!existsSync(dir)) {
-    throw new Error(`Fashion-MNIST not found at ${dir}: install it with 'sudo apt-get install dataset-fashion-mnist', ` +
-      'or pass a directory holding train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz');
+  const whereToGet = "install it with 'sudo apt-get install dataset-fashion-mnist', or pass a directory holding " +
+    'train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz';
+  if (!existsSync(dir)) throw new Error(`Fashion-MNIST not found at ${dir}: ${whereToGet}`);
+  const prefix = (options.split ?? 'train') === 'train' ? 'train' : 't10k';
+  try {
+    findFile(dir, prefix, 'images');
+    findFile(dir, prefix, 'labels');
+  } catch (error) {
+    throw new Error(`Fashion-MNIST incomplete: ${(error as Error).message}; ${whereToGet}`);
   }
   return loadIdxDataset(dir, { split: options.split, classes: FASHION_MNIST_CLASSES });
 }

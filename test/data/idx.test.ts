@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DEBIAN_FASHION_MNIST_DIR, type IdxArray, encodeIdx, loadFashionMnist, loadIdxDataset, parseIdx, readIdx } from '../../src/data/index.js';
-import { memory } from '../../src/tensor/index.js';
+import { dispose, memory } from '../../src/tensor/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kestrel-idx-'));
 
@@ -51,6 +51,12 @@ test('bad IDX input gives errors naming the file and the problem', () => {
     assert.throws(() => readIdx(path), message, name);
   }
   assert.throws(() => readIdx(join(dir, 'absent.idx')), /absent\.idx: no such file/);
+  assert.throws(() => readIdx(dir), /kestrel-idx-\w+: is a directory, not an IDX file/);
+  // A gzip stream cut short is reported as corrupt gzip, with the file's name.
+  writeFileSync(join(dir, 'cut.gz'), gzipSync(good).subarray(0, 20));
+  assert.throws(() => readIdx(join(dir, 'cut.gz')), /cut\.gz: corrupt gzip data \(unexpected end of file\)/);
+  writeFileSync(join(dir, 'zerodim.idx'), Uint8Array.from([0, 0, 8, 2, 0, 0, 0, 3, 0, 0, 0, 0]));
+  assert.throws(() => readIdx(join(dir, 'zerodim.idx')), /zerodim\.idx: IDX dimension of size zero in \[3, 0\]/);
 });
 
 test('an IDX directory checks counts and labels, and leaks nothing when it fails', () => {
@@ -67,7 +73,30 @@ test('an IDX directory checks counts and labels, and leaks nothing when it fails
   assert.throws(() => loadIdxDataset(dir, { classes: ['a', 'b'] }), /label 2 of sample 2 is out of range for 2 classes/);
   assert.throws(() => loadIdxDataset(dir, { split: 'test' }), /no t10k images file \(expected t10k-images-idx3-ubyte\.gz or t10k-images-idx3-ubyte\)/);
   assert.throws(() => loadIdxDataset(join(dir, 'nope')), /nope: no such directory/);
-  assert.throws(() => loadFashionMnist({ dir: join(dir, 'nope') }), /apt-get install dataset-fashion-mnist/);
+  writeFileSync(join(dir, 'a-file'), 'not a directory');
+  assert.throws(() => loadIdxDataset(join(dir, 'a-file')), /a-file: not a directory/);
+  assert.throws(() => loadFashionMnist({ dir: join(dir, 'nope') }), /Fashion-MNIST not found at .*nope: install it with 'sudo apt-get install dataset-fashion-mnist'/);
+  // A directory without the test files: the hint says what is missing and where to get it.
+  assert.throws(() => loadFashionMnist({ dir, split: 'test' }), /Fashion-MNIST incomplete: .*no t10k images file .*apt-get install dataset-fashion-mnist/);
+  assert.equal(memory().liveTensors, before);
+});
+
+test('an IDX directory accepts plain and gzipped names, [N, C, H, W] and float images', () => {
+  const sub = mkdtempSync(join(tmpdir(), 'kestrel-idx-kinds-'));
+  const pixels = Float32Array.from({ length: 2 * 3 * 2 * 2 }, (_, i) => i / 24);
+  writeFileSync(join(sub, 't10k-images-idx3-ubyte.gz'), gzipSync(encodeIdx({ type: 'float32', shape: [2, 3, 2, 2], data: pixels })));
+  writeFileSync(join(sub, 't10k-labels-idx1-ubyte'), encodeIdx({ type: 'uint8', shape: [2], data: Uint8Array.from([1, 0]) }));
+  const before = memory().liveTensors;
+  const ds = loadIdxDataset(sub, { split: 'test', classes: ['x', 'y'] });
+  assert.equal(ds.images.dtype, 'float32');
+  assert.deepEqual(ds.images.shape, [2, 3, 2, 2]);
+  const { x, y } = ds.getBatch(Int32Array.from([1]));
+  // Float images are taken as already in [0, 1]: not divided by 255.
+  assert.deepEqual(Array.from(x.toArray() as Float32Array), Array.from(pixels.subarray(12)));
+  assert.deepEqual(Array.from(y.toArray() as BigInt64Array, Number), [0]);
+  dispose([x, y]); ds.dispose();
+  writeFileSync(join(sub, 't10k-images-idx3-ubyte.gz'), gzipSync(encodeIdx({ type: 'int16', shape: [2, 2, 2], data: new Int16Array(8) })));
+  assert.throws(() => loadIdxDataset(sub, { split: 'test' }), /t10k-images-idx3-ubyte\.gz: expected uint8 or float images \[N, H, W\] or \[N, C, H, W\], got int16 \[2, 2, 2\]/);
   assert.equal(memory().liveTensors, before);
 });
 
@@ -76,7 +105,18 @@ test("Debian's Fashion-MNIST loads whole", { skip: existsSync(DEBIAN_FASHION_MNI
   const test = loadFashionMnist({ split: 'test' });
   assert.deepEqual(train.images.shape, [60000, 1, 28, 28]);
   assert.deepEqual(test.images.shape, [10000, 1, 28, 28]);
-  assert.equal(train.classes[0], 'T-shirt/top');
+  assert.deepEqual(test.labels.shape, [10000]);
+  assert.deepEqual(train.classes, ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']);
+  // Fashion-MNIST is balanced: 6,000 train and 1,000 test images per class.
+  const perClass = (d: typeof train) => {
+    const counts = new Array<number>(10).fill(0);
+    for (const label of d.labels.toArray() as BigInt64Array) counts[Number(label)]++;
+    return counts;
+  };
+  assert.deepEqual(perClass(train), new Array(10).fill(6000));
+  assert.deepEqual(perClass(test), new Array(10).fill(1000));
+  // The first training image is an ankle boot (label 9), as in every Fashion-MNIST reader.
+  assert.equal(Number((train.labels.toArray() as BigInt64Array)[0]), 9);
   const stats = train.computeStats();
   // Fashion-MNIST's well-known statistics: mean 0.2860, std 0.3530.
   assert.ok(Math.abs(stats.mean[0] - 0.2860) < 1e-3, `mean ${stats.mean[0]}`);

@@ -1,21 +1,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { DataLoader, TensorDataset, loadSample, splitDataset } from '../../src/data/index.js';
-import { arange, dispose, memory, tidy } from '../../src/tensor/index.js';
-
-function counting(n: number): TensorDataset {
-  // Image i has every pixel equal to i, so batches reveal which samples they hold.
-  return tidy(() => new TensorDataset(arange(n).to('uint8').reshape(n, 1, 1, 1).expand(n, 1, 2, 2).contiguous(), arange(n).remainder(3), { classes: ['a', 'b', 'c'] }));
-}
-
-function samplesOf(loader: DataLoader): number[][] {
-  const out: number[][] = [];
-  for (const batch of loader) {
-    out.push(Array.from(batch.x.select(1, 0).select(1, 0).select(1, 0).toArray() as Float32Array, (v) => Math.round(v * 255)));
-    dispose(batch);
-  }
-  return out;
-}
+import { DataLoader, loadSample } from '../../src/data/index.js';
+import { dispose, memory } from '../../src/tensor/index.js';
+import { batchIndices, counting, samplesOf } from './counting.js';
 
 test('batch counts, last batch and dropLast', () => {
   const ds = counting(10);
@@ -25,6 +12,13 @@ test('batch counts, last batch and dropLast', () => {
   assert.equal(dropping.numSamples, 8);
   assert.deepEqual(samplesOf(dropping).flat(), [0, 1, 2, 3, 4, 5, 6, 7]);
   assert.throws(() => new DataLoader(ds, { batchSize: 0 }), /batchSize must be a positive integer, got 0/);
+  const exact = new DataLoader(ds, { batchSize: 5, dropLast: true });
+  assert.deepEqual([exact.length, exact.numSamples], [2, 10], 'dropLast drops nothing when the batches divide evenly');
+  const big = new DataLoader(ds, { batchSize: 64 });
+  assert.deepEqual([big.length, big.numSamples], [1, 10]);
+  assert.deepEqual(samplesOf(big), [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]]);
+  const none = new DataLoader(ds, { batchSize: 64, dropLast: true });
+  assert.deepEqual([none.length, none.numSamples, samplesOf(none).length], [0, 0, 0]);
   ds.dispose();
 });
 
@@ -56,22 +50,58 @@ test('labels travel with their images and normalisation matches a hand computati
   ds.dispose();
 });
 
-test('an epoch over the sample leaves no live tensors behind; split is seeded and disjoint', async () => {
+test('an epoch over the sample leaves no live tensors behind, sync or async, also after a break', async () => {
   const ds = loadSample({ split: 'train' });
   const before = memory().liveTensors;
+  const loader = new DataLoader(ds, { batchSize: 256, shuffle: true, seed: 1 });
   let seen = 0;
-  for await (const batch of new DataLoader(ds, { batchSize: 256, shuffle: true, seed: 1 })) {
+  for await (const batch of loader) {
+    assert.deepEqual(batch.x.shape.slice(1), [1, 28, 28]);
     seen += batch.y.shape[0];
     dispose(batch);
   }
   assert.equal(seen, 3000);
   assert.equal(memory().liveTensors, before);
-  const { train, valid } = splitDataset(ds, { validPct: 0.2, seed: 3 });
-  assert.equal(valid.length, 600);
-  assert.equal(train.length, 2400);
-  const again = splitDataset(ds, { validPct: 0.2, seed: 3 });
-  const sum = (d: TensorDataset) => tidy(() => d.images.to('float64').sum().item());
-  assert.equal(sum(again.valid), sum(valid));
-  assert.equal(sum(train) + sum(valid), sum(ds), 'the parts partition the dataset');
-  for (const d of [train, valid, again.train, again.valid, ds]) d.dispose();
+  for (const batch of loader) dispose(batch);
+  assert.equal(memory().liveTensors, before);
+  for await (const batch of loader) {
+    dispose(batch);
+    break;
+  }
+  assert.equal(memory().liveTensors, before);
+  assert.equal(loader.epoch, 3, 'a pass broken off still counts as started');
+  ds.dispose();
+});
+
+test('sync and async iteration give the same batches; async lets timers run between batches', async () => {
+  const ds = counting(40);
+  const syncOrder = samplesOf(new DataLoader(ds, { batchSize: 8, shuffle: true, seed: 11 }));
+  const asyncOrder: number[][] = [];
+  let timerFired = false;
+  setTimeout(() => { timerFired = true; }, 0);
+  let firedDuringEpoch = false;
+  for await (const batch of new DataLoader(ds, { batchSize: 8, shuffle: true, seed: 11 })) {
+    asyncOrder.push(batchIndices(batch));
+    dispose(batch);
+    firedDuringEpoch ||= timerFired;
+  }
+  assert.deepEqual(asyncOrder, syncOrder);
+  assert.ok(firedDuringEpoch, 'a timer ran while the epoch was being iterated');
+  ds.dispose();
+});
+
+test('every sample once per epoch, for several epochs, with a different order each time', () => {
+  const ds = counting(37);
+  const loader = new DataLoader(ds, { batchSize: 5, shuffle: true, seed: 2 });
+  const epochs = [samplesOf(loader), samplesOf(loader), samplesOf(loader)];
+  const all = Array.from({ length: 37 }, (_, i) => i);
+  for (const epoch of epochs) {
+    assert.deepEqual(epoch.map((b) => b.length), [5, 5, 5, 5, 5, 5, 5, 2]);
+    assert.deepEqual(epoch.flat().sort((a, b) => a - b), all);
+  }
+  assert.notDeepEqual(epochs[0], epochs[1]);
+  assert.notDeepEqual(epochs[1], epochs[2]);
+  assert.notDeepEqual(samplesOf(new DataLoader(ds, { batchSize: 5, shuffle: true, seed: 3 })), epochs[0], 'another seed, another order');
+  assert.throws(() => loader.setState({ epoch: -1, rng: [1, 2, 3, 4] }), /state epoch must be a non-negative integer, got -1/);
+  ds.dispose();
 });
