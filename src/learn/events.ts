@@ -40,6 +40,10 @@ export interface Callback {
   beforeValidate?: PhaseHook; afterCancelValidate?: PhaseHook; afterValidate?: PhaseHook;
   afterCancelEpoch?: PhaseHook; afterEpoch?: PhaseHook;
   afterCancelFit?: PhaseHook; afterFit?: PhaseHook;
+  /** JSON-ready state saved in checkpoints (e.g. EarlyStopping's best value and patience count). */
+  getState?(): Record<string, unknown>;
+  /** Restores state from getState() when a checkpoint is loaded. */
+  setState?(state: Record<string, unknown>): void;
 }
 
 /** Thrown by a callback to skip the rest of the current batch (fires afterCancelBatch). */

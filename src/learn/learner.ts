@@ -9,6 +9,8 @@ import {
 } from './events.js';
 import { type Metric, accuracy } from './metrics.js';
 import { ProgressCallback } from './progress.js';
+import { type LrFindOptions, type LrFindResult, lrFind } from './lr-find.js';
+import { type FlatCosOptions, type OneCycleOptions, type SGDROptions, fitFlatCos, fitOneCycle, fitSGDR } from './schedules.js';
 
 /** Training and validation data for a Learner. */
 export interface DataPair {
@@ -38,6 +40,18 @@ export interface LearnerOptions {
   progress?: 'auto' | 'bar' | 'lines' | false;
   /** Stop with NonFiniteLossError when a training loss is NaN or infinite (default true). */
   stopOnNonFinite?: boolean;
+}
+
+/** Options of one fit() call. */
+export interface FitOptions {
+  /**
+   * Epoch to start at (0-based; default 0), for resuming: epochs before it are skipped, but the
+   * schedule position counts them, so a resumed fit follows the uninterrupted run's curve. When
+   * it is above 0, fit's `lr` argument does not overwrite the optimizer's (restored) lr.
+   */
+  startEpoch?: number;
+  /** Callbacks added for this fit only (removed when it ends). */
+  callbacks?: Callback[];
 }
 
 /** What fit() records per epoch. */
@@ -75,6 +89,8 @@ export class Learner {
   epoch = 0;
   /** Epochs of the running fit. */
   epochs = 0;
+  /** Epoch the running fit started at (non-zero when resuming). */
+  startEpoch = 0;
   /** Batch index within the current phase, 0-based. */
   batchIndex = 0;
   /** Batches in the current phase. */
@@ -171,20 +187,56 @@ export class Learner {
     await this.emit(`after${name}` as EventName);
   }
 
-  /** Trains for `epochs` epochs at `lr` (default: the learner's lr), validating after each. */
-  async fit(epochs: number, lr?: number): Promise<EpochRecord[]> {
-    if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`fit: epochs must be a positive integer, got ${epochs}`);
+  /**
+   * Trains for `epochs` epochs at `lr` (default: the learner's lr), validating after each;
+   * `options.startEpoch` resumes a fit part-way (see loadCheckpoint).
+   */
+  async fit(epochs: number, lr?: number, options: FitOptions = {}): Promise<EpochRecord[]> {
+    if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`learner.ts: fit epochs must be a positive integer, got ${epochs}`);
+    const startEpoch = options.startEpoch ?? 0;
+    if (!Number.isInteger(startEpoch) || startEpoch < 0 || startEpoch > epochs) {
+      throw new Error(`learner.ts: fit startEpoch must be an integer in [0, ${epochs}], got ${startEpoch}`);
+    }
     this.createOptimizer(lr ?? this.defaultLr);
-    if (lr !== undefined) this.setLr(lr);
+    // NOTE: a resumed fit keeps the lr restored from the checkpoint (ReduceLROnPlateau may have lowered it).
+    if (lr !== undefined && startEpoch === 0) this.setLr(lr);
     this.epochs = epochs;
-    this.iteration = 0;
+    this.startEpoch = this.epoch = startEpoch;
+    // NOTE: the iteration counts skipped epochs too, so schedules resume at the right position.
+    this.iteration = startEpoch * this.data.train.length;
     const start = this.history.length;
-    await this.phase('Fit', CancelFitError, async () => {
-      for (this.epoch = 0; this.epoch < epochs; this.epoch++) {
-        await this.phase('Epoch', CancelEpochError, () => this.oneEpoch());
-      }
-    });
+    const extra = options.callbacks ?? [];
+    for (const callback of extra) this.addCallback(callback);
+    try {
+      await this.phase('Fit', CancelFitError, async () => {
+        for (this.epoch = startEpoch; this.epoch < epochs; this.epoch++) {
+          await this.phase('Epoch', CancelEpochError, () => this.oneEpoch());
+        }
+      });
+    } finally {
+      for (const callback of extra) this.removeCallback(callback);
+    }
     return this.history.slice(start);
+  }
+
+  /** One-cycle training (see fitOneCycle in schedules.ts). */
+  fitOneCycle(epochs: number, lrMax = this.defaultLr, options: OneCycleOptions = {}): Promise<EpochRecord[]> {
+    return fitOneCycle(this, epochs, lrMax, options);
+  }
+
+  /** SGDR, cosine annealing with warm restarts (see fitSGDR in schedules.ts). */
+  fitSGDR(cycles: number, cycleLen: number, cycleMult = 2, options: SGDROptions = {}): Promise<EpochRecord[]> {
+    return fitSGDR(this, cycles, cycleLen, cycleMult, options);
+  }
+
+  /** Learning-rate finder; restores weights and optimizer state after (see lrFind in lr-find.ts). */
+  lrFind(options: LrFindOptions = {}): Promise<LrFindResult> {
+    return lrFind(this, options);
+  }
+
+  /** Flat lr then cosine annealing (see fitFlatCos in schedules.ts). */
+  fitFlatCos(epochs: number, lr = this.defaultLr, options: FlatCosOptions = {}): Promise<EpochRecord[]> {
+    return fitFlatCos(this, epochs, lr, options);
   }
 
   private async oneEpoch(): Promise<void> {

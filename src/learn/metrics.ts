@@ -1,5 +1,5 @@
 /** Metrics accumulated over an epoch's batches (computed natively, read back as numbers). */
-import { type Tensor, tidy } from '../tensor/index.js';
+import { type Tensor, op, tidy } from '../tensor/index.js';
 
 /** A metric: reset at the start of validation, fed every batch, read at the end. */
 export interface Metric {
@@ -52,3 +52,115 @@ export class ErrorRate implements Metric {
 
 /** 1 - accuracy. */
 export function errorRate(): Metric { return new ErrorRate(); }
+
+/** Which summary of a confusion matrix a ConfusionMatrix metric reports as its value. */
+export type ConfusionSummary = 'balancedAccuracy' | 'precision' | 'recall' | 'f1';
+
+/**
+ * Confusion-matrix counts `[C, C]` (rows: true class, columns: predicted class), accumulated
+ * natively with bincount. Its value is a macro average chosen by `summary`; the counts,
+ * per-class accuracy (recall), precision and F1 are available after an epoch.
+ * Macro averages follow scikit-learn: classes that never occur in targets or predictions are
+ * left out, and a 0/0 ratio counts as 0.
+ */
+export class ConfusionMatrix implements Metric {
+  readonly higherIsBetter = true;
+  readonly name: string;
+  private counts: Float64Array = new Float64Array(0);
+  private classes = 0;
+
+  /** Reports `summary` (default balancedAccuracy, the mean per-class accuracy) under `name`. */
+  constructor(readonly summary: ConfusionSummary = 'balancedAccuracy', name?: string) {
+    this.name = name ?? (summary === 'balancedAccuracy' ? 'balancedAccuracy' : `${summary}Macro`);
+  }
+
+  reset(): void { this.counts = new Float64Array(0); this.classes = 0; }
+
+  accumulate(pred: Tensor, target: Tensor): void {
+    const classes = pred.shape[1];
+    if (pred.rank !== 2 || target.rank !== 1 || target.shape[0] !== pred.shape[0]) {
+      throw new Error(`metrics.ts: ConfusionMatrix needs logits [N, C] and targets [N], got [${pred.shape.join(', ')}] and [${target.shape.join(', ')}]`);
+    }
+    if (this.classes === 0) { this.classes = classes; this.counts = new Float64Array(classes * classes); }
+    if (classes !== this.classes) throw new Error(`metrics.ts: ConfusionMatrix saw ${classes} classes after ${this.classes}`);
+    const batch = tidy(() => {
+      const cell = target.long().mul(classes).add(pred.argmax(1));
+      return op('aten::bincount', '', [cell.handle, null, classes * classes]).toArray() as BigInt64Array;
+    });
+    for (let i = 0; i < batch.length; i++) this.counts[i] += Number(batch[i]);
+  }
+
+  /** Counts as rows (true class) of columns (predicted class). */
+  matrix(): number[][] {
+    return Array.from({ length: this.classes }, (_, r) => Array.from(this.counts.subarray(r * this.classes, (r + 1) * this.classes)));
+  }
+
+  /** Per class: true positives, samples of the class (support) and predictions of the class. */
+  private tallies(): { tp: number[]; support: number[]; predicted: number[] } {
+    const c = this.classes;
+    const tp: number[] = []; const support: number[] = []; const predicted: number[] = new Array<number>(c).fill(0);
+    for (let r = 0; r < c; r++) {
+      tp.push(this.counts[r * c + r]);
+      let row = 0;
+      for (let k = 0; k < c; k++) { row += this.counts[r * c + k]; predicted[k] += this.counts[r * c + k]; }
+      support.push(row);
+    }
+    return { tp, support, predicted };
+  }
+
+  /** Accuracy within each class (= recall): correct / samples of the class (NaN for absent classes). */
+  perClassAccuracy(): number[] {
+    const { tp, support } = this.tallies();
+    return tp.map((t, i) => (support[i] > 0 ? t / support[i] : NaN));
+  }
+
+  /** Precision of each class: correct / predicted as the class (0 when never predicted). */
+  perClassPrecision(): number[] {
+    const { tp, predicted } = this.tallies();
+    return tp.map((t, i) => (predicted[i] > 0 ? t / predicted[i] : 0));
+  }
+
+  /** Recall of each class (0 when the class never occurs). */
+  perClassRecall(): number[] {
+    return this.perClassAccuracy().map((v) => (Number.isNaN(v) ? 0 : v));
+  }
+
+  /** F1 of each class: harmonic mean of precision and recall (0 when both are 0). */
+  perClassF1(): number[] {
+    const p = this.perClassPrecision();
+    return this.perClassRecall().map((r, i) => (p[i] + r > 0 ? (2 * p[i] * r) / (p[i] + r) : 0));
+  }
+
+  /** Mean over classes that occur in targets or predictions. */
+  private macro(values: number[]): number {
+    const { support, predicted } = this.tallies();
+    const used = values.filter((_, i) => support[i] > 0 || predicted[i] > 0);
+    return used.length === 0 ? NaN : used.reduce((a, b) => a + b, 0) / used.length;
+  }
+
+  value(): number {
+    if (this.classes === 0) return NaN;
+    switch (this.summary) {
+      case 'precision': return this.macro(this.perClassPrecision());
+      case 'recall': return this.macro(this.perClassRecall());
+      case 'f1': return this.macro(this.perClassF1());
+      default: {
+        const { support } = this.tallies();
+        const accuracies = this.perClassAccuracy().filter((_, i) => support[i] > 0);
+        return accuracies.length === 0 ? NaN : accuracies.reduce((a, b) => a + b, 0) / accuracies.length;
+      }
+    }
+  }
+}
+
+/** Macro-averaged precision (scikit-learn's precision_score(average='macro')). */
+export function precisionMacro(): Metric { return new ConfusionMatrix('precision'); }
+
+/** Macro-averaged recall (scikit-learn's recall_score(average='macro')). */
+export function recallMacro(): Metric { return new ConfusionMatrix('recall'); }
+
+/** Macro-averaged F1 (scikit-learn's f1_score(average='macro')). */
+export function f1Macro(): Metric { return new ConfusionMatrix('f1'); }
+
+/** Confusion-matrix metric whose value is balanced accuracy; read `.matrix()` and `.perClassAccuracy()` after evaluating. */
+export function confusionMatrix(): ConfusionMatrix { return new ConfusionMatrix('balancedAccuracy'); }

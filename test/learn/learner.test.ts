@@ -1,21 +1,11 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { DataLoader, TensorDataset } from '../../src/data/index.js';
+import { DataLoader } from '../../src/data/index.js';
 import { Learner, NonFiniteLossError, type Callback } from '../../src/learn/index.js';
 import { Flatten, Linear, Sequential, crossEntropy } from '../../src/nn/index.js';
 import { SGD } from '../../src/optim/index.js';
-import { manualSeed, memory, randn, tidy } from '../../src/tensor/index.js';
-
-/** Two Gaussian blobs in 4-D, labels 0/1: linearly separable. */
-function blobs(n: number, seed: number): TensorDataset {
-  manualSeed(seed);
-  return tidy(() => {
-    const labels = randn([n]).gt(0).long();
-    const centres = labels.float().mul(4).sub(2).reshape(n, 1, 1, 1);
-    const images = randn([n, 1, 1, 4]).add(centres);
-    return new TensorDataset(images, labels, { classes: ['neg', 'pos'] });
-  });
-}
+import { manualSeed, memory } from '../../src/tensor/index.js';
+import { blobs } from './fixtures.js';
 
 function makeLearner(options: ConstructorParameters<typeof Learner>[2] = {}): Learner {
   manualSeed(0);

@@ -1,0 +1,77 @@
+/** Training plots as PNG: the lr finder's curve, the lr schedule, and train/valid curves per epoch. */
+import type { EpochRecord, LrFindResult } from '../learn/index.js';
+import { type MarkerSpec, saveChart } from './chart.js';
+
+const BLUE = '#1f77b4'; const ORANGE = '#ff7f0e'; const GREEN = '#2ca02c'; const RED = '#d62728'; const PURPLE = '#9467bd';
+
+/**
+ * Smoothed loss against learning rate on a log axis, with the suggestions marked (fastai's
+ * `recorder.plot_lr_find()`, `sched.plot()` in fastai v1). Resolves to the path written.
+ */
+export function plotLrFind(result: LrFindResult, path: string, options: { title?: string; mark?: Array<keyof LrFindResult['suggestions']> } = {}): Promise<string> {
+  const { lrs, losses, suggestions } = result;
+  // NOTE: like fastai, the last 5 points (usually the divergence) are left off so the curve keeps its scale.
+  const end = Math.max(2, lrs.length - 5);
+  const shown = losses.slice(0, end).filter(Number.isFinite);
+  const low = Math.min(...shown);
+  // NOTE: the y range covers the curve up to its minimum (plus a margin for the rise after it); the
+  // divergence runs off the top instead of squashing the interesting part flat.
+  const before = shown.slice(0, shown.indexOf(low) + 1);
+  const high = Math.max(...before) + 0.25 * (Math.max(...before) - low) || low + 1;
+  const colors: Record<string, string> = { valley: RED, steep: GREEN, minimum: PURPLE };
+  const markers: MarkerSpec[] = (options.mark ?? ['valley', 'steep', 'minimum']).map((name) => {
+    const point = suggestions[name];
+    // NOTE: minimum suggests a tenth of the minimum's lr; the mark sits on the minimum itself.
+    const x = name === 'minimum' ? point.lr * 10 : point.lr;
+    return { x, y: point.loss, label: `${name}: ${point.lr.toExponential(2)}`, color: colors[name] };
+  });
+  return saveChart({
+    title: options.title ?? 'Learning rate finder',
+    x: { label: 'Learning rate (log scale)', log: true },
+    y: { label: 'Loss (smoothed)', min: low - 0.05 * (high - low), max: high + 0.05 * (high - low) },
+    series: [{ x: lrs.slice(0, end), y: losses.slice(0, end), label: 'smoothed loss', color: BLUE }],
+    markers,
+  }, path);
+}
+
+/** Learning rate (linear y, or log with `log`) against iteration, with momentum on a twin axis when given (fastai v1's `sched.plot_lr()`). */
+export function plotLrSchedule(lrs: number[], path: string, options: { title?: string; moms?: number[]; log?: boolean } = {}): Promise<string> {
+  const iterations = lrs.map((_, i) => i);
+  const log = options.log ?? false;
+  const moms = options.moms?.some(Number.isFinite) ? options.moms : undefined;
+  return saveChart({
+    title: options.title ?? 'Learning rate schedule',
+    x: { label: 'Iteration' },
+    y: { label: 'Learning rate', log },
+    y2: moms ? { label: 'Momentum' } : undefined,
+    series: [
+      { x: iterations, y: lrs, label: 'learning rate', color: BLUE },
+      ...(moms ? [{ x: iterations, y: moms, label: 'momentum', color: ORANGE, axis: 'right' as const, dash: '6 4' }] : []),
+    ],
+  }, path);
+}
+
+/**
+ * Train and valid loss (left axis) and accuracy (right axis) per epoch: the Keras tutorial's
+ * twin-axis training-curves plot. `metric` picks the right-axis metric (default accuracy).
+ */
+export function plotHistory(history: readonly EpochRecord[], path: string, options: { title?: string; metric?: string } = {}): Promise<string> {
+  if (history.length === 0) throw new Error('plots.ts: plotHistory needs at least one epoch record');
+  const metric = options.metric ?? 'accuracy';
+  const epochs = history.map((r) => r.epoch);
+  const values = history.map((r) => r.metrics[metric] ?? NaN);
+  const hasMetric = values.some(Number.isFinite);
+  const hasValid = history.some((r) => Number.isFinite(r.validLoss));
+  return saveChart({
+    title: options.title ?? 'Training curves',
+    x: { label: 'Epoch', min: epochs.length === 1 ? epochs[0] - 1 : undefined },
+    y: { label: 'Loss' },
+    // NOTE: a metric within [0, 1] (accuracy, F1) never gets an axis above 1.
+    y2: hasMetric ? { label: metric === 'accuracy' ? 'Accuracy' : metric, max: Math.max(...values.filter(Number.isFinite)) <= 1 ? 1 : undefined } : undefined,
+    series: [
+      { x: epochs, y: history.map((r) => r.trainLoss), label: 'train loss', color: BLUE, dots: true },
+      ...(hasValid ? [{ x: epochs, y: history.map((r) => r.validLoss), label: 'valid loss', color: ORANGE, dots: true }] : []),
+      ...(hasMetric ? [{ x: epochs, y: values, label: `valid ${metric}`, color: GREEN, axis: 'right' as const, dash: '7 4', dots: true }] : []),
+    ],
+  }, path);
+}

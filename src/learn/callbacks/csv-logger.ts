@@ -1,0 +1,45 @@
+/** CSVLogger: one CSV row per epoch (epoch, losses, metrics, lr, time), rewritten atomically. */
+import { existsSync, readFileSync } from 'node:fs';
+import { writeTextFileAtomic } from '../../tensor/index.js';
+import type { Callback } from '../events.js';
+import type { Learner } from '../learner.js';
+
+/**
+ * Writes `epoch,trainLoss,validLoss,<metrics...>,lr,seconds` rows to `path` after every epoch
+ * (the whole file is rewritten atomically, so it is never half a row). With `append`, or when a
+ * fit resumes at startEpoch, rows of an existing file are kept (up to startEpoch when resuming).
+ */
+export class CSVLogger implements Callback {
+  readonly name = 'CSVLogger';
+  readonly order = 60;
+  private lines: string[] = [];
+
+  /** Logs to `path`; `append` keeps an existing file's rows (default false). */
+  constructor(readonly path: string, readonly options: { append?: boolean } = {}) {}
+
+  /** Column names for a learner's metrics. */
+  static columns(learn: Learner): string[] {
+    return ['epoch', 'trainLoss', 'validLoss', ...learn.metrics.map((m) => m.name), 'lr', 'seconds'];
+  }
+
+  beforeFit(learn: Learner): void {
+    const header = CSVLogger.columns(learn).join(',');
+    const keep = (this.options.append || learn.startEpoch > 0) && existsSync(this.path);
+    this.lines = keep ? readFileSync(this.path, 'utf8').split('\n').filter((l) => l !== '') : [header];
+    // NOTE: rows written after the checkpoint a resumed fit starts from are dropped (they are redone).
+    if (learn.startEpoch > 0) this.lines = this.lines.filter((line, i) => i === 0 || Number(line.split(',')[0]) <= learn.startEpoch);
+    if (this.lines[0] !== header) throw new Error(`CSVLogger: '${this.path}' has columns ${this.lines[0]}, expected ${header}`);
+    writeTextFileAtomic(this.path, this.lines.join('\n') + '\n');
+  }
+
+  afterEpoch(learn: Learner): void {
+    const record = learn.history[learn.history.length - 1];
+    if (!record || record.epoch !== learn.epoch + 1) return;
+    const cells = CSVLogger.columns(learn).map((column) => {
+      const value = record.metrics[column] ?? record[column];
+      return typeof value === 'number' ? String(value) : '';
+    });
+    this.lines.push(cells.join(','));
+    writeTextFileAtomic(this.path, this.lines.join('\n') + '\n');
+  }
+}

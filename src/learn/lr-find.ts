@@ -1,0 +1,164 @@
+/** The learning-rate finder (Smith; fastai's lr_find): an exponential lr sweep with suggestions. */
+import { dispose, getRngState, keep, noGrad, setRngState, tidy } from '../tensor/index.js';
+import type { OptimizerStateDict } from '../optim/index.js';
+import { type Callback, CancelFitError, CancelValidateError, NonFiniteLossError } from './events.js';
+import type { Learner } from './learner.js';
+import { exponential } from './schedules.js';
+import { Recorder } from './callbacks/recorder.js';
+import { ProgressCallback } from './progress.js';
+
+/** Options of lrFind (fastai's defaults). */
+export interface LrFindOptions {
+  /** First lr of the sweep (default 1e-7). */
+  startLr?: number;
+  /** Last lr of the sweep (default 10). */
+  endLr?: number;
+  /** Iterations of the sweep (default 100, at least 6). */
+  numIt?: number;
+  /** Stop once the smoothed loss exceeds 4x its minimum (default true). */
+  stopDiv?: boolean;
+}
+
+/** An lr with the smoothed loss the sweep saw there. */
+export interface LrPoint { lr: number; loss: number }
+
+/** fastai's three suggestions: each an lr and the point of the curve it comes from. */
+export interface LrSuggestions {
+  /** Middle of the longest descending stretch of the curve (fastai's default). */
+  valley: LrPoint;
+  /** Where the loss falls fastest (steepest negative slope against log lr). */
+  steep: LrPoint;
+  /** A tenth of the lr of the minimum loss (`lr` is that tenth; `loss` is the minimum). */
+  minimum: LrPoint;
+}
+
+/** What lrFind returns. */
+export interface LrFindResult {
+  /** lr of each iteration of the sweep. */
+  lrs: number[];
+  /** Smoothed (debiased exponential average, beta 0.98) training loss of each iteration. */
+  losses: number[];
+  /** Raw loss of each iteration. */
+  rawLosses: number[];
+  /** Suggestions computed on the curve without its first tenth and last 5 points. */
+  suggestions: LrSuggestions;
+}
+
+const SUSPENDED_HOOKS = ['afterEpoch', 'afterFit', 'afterTrain', 'afterValidate', 'beforeEpoch'] as const;
+
+/** Sets the swept lr before each training batch, stops on divergence or after numIt, skips validation. */
+class LrFinder implements Callback {
+  readonly name = 'LrFinder';
+  readonly order = 60;
+  private best = Infinity;
+  constructor(private readonly recorder: Recorder, private readonly options: Required<LrFindOptions>) {}
+  beforeBatch(learn: Learner): void {
+    const lr = exponential(this.options.startLr, this.options.endLr, learn.iteration / this.options.numIt);
+    for (const group of learn.createOptimizer().paramGroups) group.lr = lr;
+  }
+  afterBatch(learn: Learner): void {
+    const smooth = this.recorder.smoothLosses[this.recorder.smoothLosses.length - 1];
+    if (smooth < this.best) this.best = smooth;
+    if (this.options.stopDiv && (smooth > 4 * this.best || Number.isNaN(smooth))) throw new CancelFitError('lrFind: loss diverged');
+    if (learn.iteration + 1 >= this.options.numIt) throw new CancelFitError('lrFind: sweep done');
+  }
+  beforeValidate(): void { throw new CancelValidateError(); }
+}
+
+/** fastai's valley: the middle of the longest strictly decreasing subsequence of the losses. */
+export function valleySuggestion(lrs: number[], losses: number[]): LrPoint {
+  const n = losses.length;
+  const lengths = new Array<number>(n).fill(1);
+  let maxStart = 0; let maxEnd = 0;
+  for (let i = 1; i < n; i++) {
+    for (let j = 0; j < i; j++) {
+      if (losses[i] < losses[j] && lengths[i] < lengths[j] + 1) lengths[i] = lengths[j] + 1;
+      if (lengths[maxEnd] < lengths[i]) { maxEnd = i; maxStart = maxEnd - lengths[maxEnd]; }
+    }
+  }
+  const sections = (maxEnd - maxStart) / 3;
+  const index = maxStart + Math.trunc(sections) + Math.trunc(sections / 2);
+  return { lr: lrs[index], loss: losses[index] };
+}
+
+/** fastai's steep: the lr where d loss / d log(lr) is most negative. */
+export function steepSuggestion(lrs: number[], losses: number[]): LrPoint {
+  let best = 0; let slope = Infinity;
+  for (let i = 0; i + 1 < lrs.length; i++) {
+    const s = (losses[i + 1] - losses[i]) / (Math.log(lrs[i + 1]) - Math.log(lrs[i]));
+    if (s < slope) { slope = s; best = i; }
+  }
+  return { lr: lrs[best], loss: losses[best] };
+}
+
+/** fastai's minimum: a tenth of the lr with the lowest loss. */
+export function minimumSuggestion(lrs: number[], losses: number[]): LrPoint {
+  let best = 0;
+  for (let i = 1; i < losses.length; i++) if (losses[i] < losses[best]) best = i;
+  return { lr: lrs[best] / 10, loss: losses[best] };
+}
+
+/** The three suggestions for a sweep (fastai trims the first numIt/10 and last 5 points, and stops at a NaN). */
+export function suggestLrs(lrs: number[], losses: number[], numIt: number): LrSuggestions {
+  let end = Math.max(0, lrs.length - 5);
+  const nan = losses.findIndex((l) => Number.isNaN(l));
+  if (nan >= 0) end = Math.min(end, nan);
+  const start = Math.min(Math.floor(numIt / 10), end);
+  const l = lrs.slice(start, end); const v = losses.slice(start, end);
+  if (l.length < 2) throw new Error(`lr-find.ts: the sweep has too few points (${lrs.length}) for suggestions; raise numIt or lower startLr`);
+  return { valley: valleySuggestion(l, v), steep: steepSuggestion(l, v), minimum: minimumSuggestion(l, v) };
+}
+
+/**
+ * Sweeps the lr exponentially from startLr to endLr over numIt training batches, recording the
+ * smoothed loss; stops early when it diverges. Callbacks with epoch- or fit-level hooks
+ * (loggers, SaveModel, Checkpoint, EarlyStopping, schedulers) are suspended during the sweep. Afterwards the weights, the optimizer's state (or
+ * its absence), libtorch's RNG, the loaders' shuffling state and the history are restored, so
+ * lrFind leaves no trace on later training.
+ */
+export async function lrFind(learn: Learner, options: LrFindOptions = {}): Promise<LrFindResult> {
+  const settings: Required<LrFindOptions> = { startLr: 1e-7, endLr: 10, numIt: 100, stopDiv: true, ...options };
+  settings.numIt = Math.max(6, settings.numIt);
+  if (!(settings.startLr > 0 && settings.endLr > settings.startLr)) throw new Error(`lr-find.ts: need 0 < startLr < endLr, got ${settings.startLr} and ${settings.endLr}`);
+  const hadOptimizer = learn.optimizer !== undefined;
+  const optimizer = learn.createOptimizer();
+  const weights = noGrad(() => tidy(() => new Map([...learn.model.stateDict()].map(([k, t]) => [k, keep(t.clone())]))));
+  const optimizerState: OptimizerStateDict = optimizer.stateDict();
+  const rng = getRngState();
+  const loaders = [learn.data.train, learn.data.valid].map((s) => (s && 'getState' in s && typeof s.getState === 'function' ? { s, state: s.getState() } : null));
+  const historyLength = learn.history.length;
+  // NOTE: callbacks acting at epoch or fit end (progress, logging, saving, early stopping, lr
+  // schedulers) are suspended: the sweep is not training. Batch-level ones (MixUp, clipping) stay.
+  const suspended = learn.callbacks.filter((c) => c instanceof ProgressCallback || SUSPENDED_HOOKS.some((hook) => typeof c[hook] === 'function'));
+  for (const c of suspended) learn.removeCallback(c);
+  const recorder = new Recorder();
+  try {
+    const epochs = Math.floor(settings.numIt / learn.data.train.length) + 1;
+    try {
+      await learn.fit(epochs, settings.startLr, { callbacks: [recorder, new LrFinder(recorder, settings)] });
+    } catch (error) {
+      // NOTE: a sweep that reaches a non-finite loss has diverged: that ends it, it is not a failure.
+      if (!(error instanceof NonFiniteLossError)) throw error;
+    }
+  } finally {
+    learn.model.zeroGrad();
+    learn.model.loadStateDict(weights);
+    dispose([...weights.values()]);
+    // NOTE: loadStateDict also restores every group's hyper-parameters (lr, momentum, betas).
+    if (hadOptimizer) {
+      optimizer.loadStateDict(optimizerState);
+    } else {
+      optimizer.dispose();
+      learn.optimizer = undefined;
+    }
+    dispose([...optimizerState.tensors.values()]);
+    setRngState(rng);
+    rng.dispose();
+    for (const entry of loaders) if (entry) (entry.s as unknown as { setState(v: unknown): void }).setState(entry.state);
+    learn.history.splice(historyLength);
+    for (const c of suspended) learn.addCallback(c);
+  }
+  const lrs = recorder.lrs.slice(0, settings.numIt);
+  const losses = recorder.smoothLosses.slice(0, settings.numIt);
+  return { lrs, losses, rawLosses: recorder.losses.slice(0, settings.numIt), suggestions: suggestLrs(lrs, losses, settings.numIt) };
+}
