@@ -3,6 +3,7 @@ import type { CommandSpec } from './args.js';
 import { datasetsSpec, runDatasets } from './datasets.js';
 import { evaluateSpec, runEvaluate } from './evaluate.js';
 import { infoSpec, runInfo } from './info.js';
+import { lrFindSpec, runLrFind } from './lr-find.js';
 import { runShow, showSpec } from './show.js';
 import { runTrain, trainSpec } from './train.js';
 
@@ -16,6 +17,7 @@ export interface Command {
 export const commands: Record<string, Command> = {
   train: { spec: trainSpec, run: runTrain },
   evaluate: { spec: evaluateSpec, run: runEvaluate },
+  'lr-find': { spec: lrFindSpec, run: runLrFind },
   datasets: { spec: datasetsSpec, run: runDatasets },
   show: { spec: showSpec, run: runShow },
   info: { spec: infoSpec, run: runInfo },

@@ -6,6 +6,7 @@ import { Learner } from '../learn/index.js';
 import { defaultArchitectures, saveModel } from '../io/index.js';
 import { type CommandSpec, UsageError, commandHelp, parseCommand } from './args.js';
 import { openDataset } from './dataset-arg.js';
+import { SCHEDULES, type ScheduleName, perClassResults, planCallbacks, resumeFrom, runSchedule } from './fit-plan.js';
 
 /** The command's options. */
 export const trainSpec: CommandSpec = {
@@ -23,6 +24,10 @@ export const trainSpec: CommandSpec = {
     size: { type: 'integer', description: 'image side in pixels (image folders)', default: 64, min: 8 },
     augment: { type: 'boolean', description: 'random crops, flips, rotations, lighting (image folders)' },
     'valid-pct': { type: 'number', description: 'validation share when a folder has no valid/ split', default: 0.2, min: 0 },
+    schedule: { type: 'string', description: 'learning-rate schedule', default: 'constant', choices: SCHEDULES },
+    'checkpoint-every': { type: 'integer', description: 'save a resumable checkpoint in OUT/checkpoint every N epochs', min: 1 },
+    resume: { type: 'string', description: 'continue the run in DIR from its last checkpoint (same flags)' },
+    'early-stop': { type: 'integer', description: 'stop after PATIENCE epochs without a lower validation loss', min: 1 },
   },
 };
 
@@ -43,17 +48,25 @@ export async function runTrain(argv: string[]): Promise<number> {
   const [channels, height, width] = data.inputShape;
   const architectureOptions = { numClasses: data.classes.length, input: { channels, height, width } };
   const model = factory(architectureOptions);
-  const out = resolve(String(options.out));
+  const resumeDir = options.resume === undefined ? undefined : resolve(String(options.resume));
+  const out = resumeDir && argv.every((a) => !a.startsWith('--out')) ? resumeDir : resolve(String(options.out));
   mkdirSync(out, { recursive: true });
 
   console.log(`kestrel: training ${architecture} (${model.numParameters().toLocaleString('en-US')} parameters) on ${data.description}`);
-  const learn = new Learner(model, { train: data.train, valid: data.valid }, { lr: options.lr as number });
+  const epochs = options.epochs as number;
+  const lr = options.lr as number;
+  const schedule = String(options.schedule) as ScheduleName;
+  const { recorder, callbacks } = planCallbacks(out, { checkpointEvery: options['checkpoint-every'] as number | undefined, earlyStop: options['early-stop'] as number | undefined });
+  const learn = new Learner(model, { train: data.train, valid: data.valid }, { lr, callbacks });
+  const startEpoch = resumeDir ? resumeFrom(learn, resumeDir, epochs) : 0;
+  let extra: Record<string, unknown> = {};
   try {
-    await learn.fit(options.epochs as number, options.lr as number);
+    await runSchedule(learn, schedule, epochs, lr, { startEpoch });
+    extra = await perClassResults(learn, data.valid, data.classes);
   } finally {
     await data.close();
     // NOTE: write what was learned even when training stops early (e.g. NaN loss).
-    if (learn.history.length > 0) writeMetrics(out, learn.history);
+    if (learn.history.length > 0) writeMetrics(out, learn.history, { schedule: { name: schedule, lrMax: lr, lrs: recorder.lrs, moms: recorder.moms }, ...extra });
   }
   const last = learn.history[learn.history.length - 1];
   saveModel(out, model, {
@@ -68,10 +81,10 @@ export async function runTrain(argv: string[]): Promise<number> {
   return 0;
 }
 
-function writeMetrics(out: string, history: Learner['history']): void {
+function writeMetrics(out: string, history: Learner['history'], extra: Record<string, unknown>): void {
   const epochs = history.map((r) => ({
     epoch: r.epoch, trainLoss: r.trainLoss, validLoss: r.validLoss, accuracy: r.metrics.accuracy,
     seconds: r.seconds, samplesPerSecond: r.samplesPerSecond, lr: r.lr,
   }));
-  writeTextFileAtomic(resolve(out, 'metrics.json'), JSON.stringify({ epochs }, null, 2) + '\n');
+  writeTextFileAtomic(resolve(out, 'metrics.json'), JSON.stringify({ epochs, ...extra }) + '\n');
 }

@@ -1,0 +1,55 @@
+/** How `kestrel train` fits: schedule choice, checkpoints, early stopping, resume, and what it reports. */
+import { join } from 'node:path';
+import {
+  Checkpoint, type ConfusionMatrix, EarlyStopping, type EpochRecord, type FitOptions, Learner, Recorder, confusionMatrix,
+  hasCheckpoint, loadCheckpoint,
+} from '../learn/index.js';
+import type { BatchSource } from '../data/index.js';
+import { UsageError } from './args.js';
+
+/** Learning-rate schedules the CLI offers. */
+export const SCHEDULES = ['constant', 'one-cycle', 'sgdr', 'flat-cos'] as const;
+
+/** One of SCHEDULES. */
+export type ScheduleName = (typeof SCHEDULES)[number];
+
+/** Callbacks a training run adds from its flags. */
+export function planCallbacks(out: string, options: { checkpointEvery?: number; earlyStop?: number }): { recorder: Recorder; callbacks: (Recorder | Checkpoint | EarlyStopping)[] } {
+  const recorder = new Recorder();
+  const callbacks: (Recorder | Checkpoint | EarlyStopping)[] = [recorder];
+  if (options.checkpointEvery) callbacks.push(new Checkpoint(join(out, 'checkpoint'), { everyNEpochs: options.checkpointEvery }));
+  if (options.earlyStop) callbacks.push(new EarlyStopping({ monitor: 'validLoss', patience: options.earlyStop }));
+  return { recorder, callbacks };
+}
+
+/** Restores `resumeDir`'s last checkpoint into `learn`; returns the epoch to start from. */
+export function resumeFrom(learn: Learner, resumeDir: string, epochs: number): number {
+  const dir = join(resumeDir, 'checkpoint');
+  if (!hasCheckpoint(dir)) throw new UsageError(`--resume ${resumeDir}: no checkpoint there (train with --checkpoint-every N --out ${resumeDir} first)`);
+  const info = loadCheckpoint(learn, dir);
+  if (info.epochs !== epochs) throw new UsageError(`--resume: the checkpoint is from a ${info.epochs}-epoch run; pass --epochs ${info.epochs}`);
+  console.log(`kestrel: resuming from ${info.path} after epoch ${info.epoch} of ${info.epochs}`);
+  return info.epoch;
+}
+
+/** Runs the fit for a schedule; SGDR restarts every epoch. */
+export function runSchedule(learn: Learner, schedule: ScheduleName, epochs: number, lr: number, options: FitOptions): Promise<EpochRecord[]> {
+  switch (schedule) {
+    case 'one-cycle': return learn.fitOneCycle(epochs, lr, options);
+    case 'flat-cos': return learn.fitFlatCos(epochs, lr, options);
+    case 'sgdr': return learn.fitSGDR(epochs, 1, 1, { ...options, lrMax: lr });
+    default: return learn.fit(epochs, lr, options);
+  }
+}
+
+/** Per-class results of the model on `valid` (confusion matrix, accuracy, precision, recall, F1). */
+export async function perClassResults(learn: Learner, valid: BatchSource, classes: string[]): Promise<Record<string, unknown>> {
+  const matrix: ConfusionMatrix = confusionMatrix();
+  const probe = new Learner(learn.model, { train: valid }, { metrics: [matrix], progress: false });
+  await probe.evaluate(valid);
+  const [accuracy, precision, recall, f1] = [matrix.perClassAccuracy(), matrix.perClassPrecision(), matrix.perClassRecall(), matrix.perClassF1()];
+  return {
+    perClass: Object.fromEntries(classes.map((name, i) => [name, { accuracy: accuracy[i], precision: precision[i], recall: recall[i], f1: f1[i] }])),
+    confusionMatrix: { classes, counts: matrix.matrix() },
+  };
+}
