@@ -2,16 +2,66 @@
   "targets": [
     {
       "target_name": "kestrel",
-      "sources": ["native/kestrel.cc"],
+      "sources": [
+        "native/kestrel.cc"
+      ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<!@(node native/find-libtorch.cjs --include)"
       ],
-      "libraries": ["<!@(node native/find-libtorch.cjs --libs)"],
-      "defines": ["NAPI_CPP_EXCEPTIONS", "NAPI_VERSION=8"],
-      "cflags!": ["-fno-exceptions", "-fno-rtti"],
-      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-O2", "-frtti", "-fexceptions", "-Wno-unused-parameter", "-Wno-deprecated-declarations"]
+      "libraries": [
+        "<!@(node native/find-libtorch.cjs --libs)"
+      ],
+      "defines": [
+        "NAPI_CPP_EXCEPTIONS",
+        "NAPI_VERSION=8"
+      ],
+      "cflags!": [
+        "-fno-exceptions",
+        "-fno-rtti"
+      ],
+      "cflags_cc!": [
+        "-fno-exceptions",
+        "-fno-rtti",
+        "-std=gnu++17"
+      ],
+      "cflags_cc": [
+        "-std=c++17",
+        "-O2",
+        "-frtti",
+        "-fexceptions",
+        "-Wno-unused-parameter",
+        "-Wno-deprecated-declarations"
+      ]
+    },
+    {
+      "target_name": "kestrel_image",
+      "sources": [
+        "native/image.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")"
+      ],
+      "libraries": [
+        "-ljpeg"
+      ],
+      "defines": [
+        "NAPI_CPP_EXCEPTIONS",
+        "NAPI_VERSION=8"
+      ],
+      "cflags!": [
+        "-fno-exceptions"
+      ],
+      "cflags_cc!": [
+        "-fno-exceptions",
+        "-std=gnu++17"
+      ],
+      "cflags_cc": [
+        "-std=c++17",
+        "-O3",
+        "-fexceptions",
+        "-Wno-unused-parameter"
+      ]
     }
   ]
 }

@@ -2,8 +2,7 @@
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { addonPath } from './addon-path.js';
 
 /** Raw functions of the native addon (integer handles, see native/kestrel.cc). */
 export interface NativeBinding {
@@ -31,19 +30,8 @@ export interface NativeBinding {
   useCachingAllocator(limitBytes: number): void;
 }
 
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json')) || !existsSync(join(dir, 'binding.gyp'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('kestrel: cannot find the package root (binding.gyp)');
-    dir = parent;
-  }
-  return dir;
-}
-
 function load(): NativeBinding {
-  const root = packageRoot();
-  const path = join(root, 'build', 'Release', 'kestrel.node');
+  const path = addonPath('kestrel');
   if (!existsSync(path)) {
     throw new Error(`kestrel: the native engine is not built (${path} is missing). ` +
       'Run `npm install` (it builds native/ with node-gyp against libtorch; see README "libtorch").');

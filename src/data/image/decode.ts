@@ -88,7 +88,8 @@ function orientedSize(meta: sharp.Metadata): { width: number; height: number } {
   return { width: swap ? meta.height! : meta.width!, height: swap ? meta.width! : meta.height! };
 }
 
-function tooLarge(file: string, width: number, height: number, maxPixels: number): BadImageError {
+/** The error for an image over the pixel limit, naming its size and the limit. */
+export function tooLarge(file: string, width: number, height: number, maxPixels: number): BadImageError {
   const mp = (n: number) => `${(n / 1e6).toFixed(1)} megapixels`;
   return new BadImageError(file, `image too large: ${width}x${height} is ${mp(width * height)}, over the limit of ${mp(maxPixels)} (decompression-bomb guard; raise maxPixels to allow it)`);
 }

@@ -1,8 +1,9 @@
-/** One sample end to end: read, check header, plan the transform, run sharp (crop/resize/flip), warp and colour in JS. */
+/** One sample end to end: read, check header, plan the transform, crop/resize/flip (native JPEG path or sharp), warp and colour in JS. */
 import { BadImageError, describeImageError } from './bad-image.js';
-import { type DecodedImage, type ResolvedDecodeOptions, finishPixels, orientedPipeline, readHeader, readImageFile } from './decode.js';
+import { type DecodedImage, type ResolvedDecodeOptions, finishPixels, orientedPipeline, readHeader, readImageFile, tooLarge } from './decode.js';
+import { decodeJpegFast, fastJpegHeader } from './native-jpeg.js';
 import { SampleRng } from './rng.js';
-import { type ImageTransforms, planTransform } from './transforms.js';
+import { type ImageTransforms, type TransformPlan, planTransform } from './transforms.js';
 import { adjustColour, warpImage } from './warp.js';
 
 /** Identifies one draw of augmentation: the same (seed, epoch, index) always gives the same pixels. */
@@ -15,10 +16,26 @@ export interface SampleKey {
 /** Loads one image file and applies `transforms` with the generator for `key`; HWC uint8 at the output size. */
 export async function loadImageSample(file: string, transforms: ImageTransforms | null, decode: ResolvedDecodeOptions, key: SampleKey): Promise<DecodedImage> {
   const buffer = await readImageFile(file);
+  // NOTE: plain JPEGs (most photo datasets) take the native path; it returns null for anything it does not handle.
+  const fast = (transforms?.kernel ?? 'linear') === 'linear' ? fastJpegHeader(buffer) : null;
+  if (fast && fast.width * fast.height > decode.maxPixels) throw tooLarge(file, fast.width, fast.height, decode.maxPixels);
+  if (!transforms) return (fast && decodeJpegFast(buffer, file, decode, null)) ?? finishPixels(orientedPipeline(buffer, decode.maxPixels), file, decode, await readHeader(buffer, file, decode.maxPixels));
+  const header = fast ?? await readHeader(buffer, file, decode.maxPixels);
+  const plan = planTransform(transforms, header.width, header.height, new SampleRng(key.seed, key.epoch, key.index));
+  const request = { crop: plan.crop, outWidth: plan.resizeWidth, outHeight: plan.resizeHeight, flipHorizontal: plan.flipHorizontal, flipVertical: plan.flipVertical };
+  let image = (fast && plan.fit === 'fill' && decodeJpegFast(buffer, file, decode, request)) || await sharpSample(buffer, file, decode, transforms, plan);
+  if (plan.warp) {
+    const data = warpImage(image.data, image.width, image.height, image.channels, plan.warp, plan.outWidth, plan.outHeight);
+    image = { data, width: plan.outWidth, height: plan.outHeight, channels: image.channels };
+  }
+  adjustColour(image.data, plan.brightness, plan.contrast);
+  return image;
+}
+
+/** Crop, resize and flips of a plan done by sharp (every format, EXIF orientation, letterboxing). */
+async function sharpSample(buffer: Buffer, file: string, decode: ResolvedDecodeOptions, transforms: ImageTransforms, plan: TransformPlan): Promise<DecodedImage> {
   const header = await readHeader(buffer, file, decode.maxPixels);
   let pipeline = orientedPipeline(buffer, decode.maxPixels);
-  if (!transforms) return finishPixels(pipeline, file, decode, header);
-  const plan = planTransform(transforms, header.width, header.height, new SampleRng(key.seed, key.epoch, key.index));
   const { crop } = plan;
   if (crop.left !== 0 || crop.top !== 0 || crop.width !== header.width || crop.height !== header.height) pipeline = pipeline.extract(crop);
   if (plan.resizeWidth !== crop.width || plan.resizeHeight !== crop.height || plan.fit === 'contain') {
@@ -26,15 +43,10 @@ export async function loadImageSample(file: string, transforms: ImageTransforms 
   }
   if (plan.flipHorizontal) pipeline = pipeline.flop();
   if (plan.flipVertical) pipeline = pipeline.flip();
-  let image = await finishPixels(pipeline, file, decode, header);
+  const image = await finishPixels(pipeline, file, decode, header);
   if (image.width !== plan.resizeWidth || image.height !== plan.resizeHeight) {
     throw new BadImageError(file, `resized to ${image.width}x${image.height}, expected ${plan.resizeWidth}x${plan.resizeHeight}`);
   }
-  if (plan.warp) {
-    const data = warpImage(image.data, image.width, image.height, image.channels, plan.warp, plan.outWidth, plan.outHeight);
-    image = { data, width: plan.outWidth, height: plan.outHeight, channels: image.channels };
-  }
-  adjustColour(image.data, plan.brightness, plan.contrast);
   return image;
 }
 
