@@ -8,7 +8,6 @@ import { type Module, crossEntropy } from '../src/nn/index.js';
 import { Adam, type Optimizer } from '../src/optim/index.js';
 import { mnistCnn } from '../src/vision/simple.js';
 import { loadFashion } from './fashion.js';
-import { convWeightsToChannelsLast } from './channels-last.js';
 import { numberArgs, report, resetPeakRss, secondsSince, stepRate } from './common.js';
 
 /** Batch size of every mnist-cnn benchmark. */
@@ -64,13 +63,12 @@ export function evaluate(model: Module, images: Tensor, labels: Tensor): { accur
 }
 
 function main(): void {
-  const args = numberArgs({ trainSamples: 60000, warmup: 20, seed: 0, channelsLast: 0 });
+  const args = numberArgs({ trainSamples: 60000, warmup: 20, seed: 0 });
   manualSeed(args.seed);
   const train = loadFashion('train', args.trainSamples);
   const test = loadFashion('t10k');
   resetPeakRss();
   const model = mnistCnn(10);
-  if (args.channelsLast) convWeightsToChannelsLast(model);
   const optimizer = new Adam(model.parameters(), { lr: 1e-3 });
   trainEpoch(model, optimizer, train.images, train.labels, args.warmup);
   evaluate(model, test.images.slice(0, 0, 2 * BATCH), test.labels.slice(0, 0, 2 * BATCH));
@@ -82,7 +80,7 @@ function main(): void {
   const { accuracy, stepMs: inferStepMs } = evaluate(model, test.images, test.labels);
   const inferSeconds = secondsSince(start);
   report({
-    framework: args.channelsLast ? 'kestrel-cl' : 'kestrel', workload: 'mnist-cnn', threads: runtimeInfo().threads,
+    framework: 'kestrel', workload: 'mnist-cnn', threads: runtimeInfo().threads,
     trainSamplesPerSec: epoch.samples / trainSeconds, inferSamplesPerSec: test.images.shape[0] / inferSeconds,
     trainStepSamplesPerSec: stepRate(epoch.stepMs, BATCH), inferStepSamplesPerSec: stepRate(inferStepMs, BATCH),
     trainSeconds, inferSeconds, loss: epoch.loss, accuracy,

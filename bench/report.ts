@@ -2,7 +2,7 @@
 
 /** One worker's RESULT line plus the load other processes put on the machine meanwhile. */
 export interface Sample {
-  framework: 'kestrel' | 'kestrel-cl' | 'pytorch';
+  framework: 'kestrel' | 'pytorch';
   workload: string;
   threads: number;
   trainSamplesPerSec?: number;
@@ -55,7 +55,7 @@ function rows(run: Run): Row[] {
       const v = run.samples.filter((s) => s.framework === side).map(f).filter((x): x is number => x !== undefined);
       return v.length ? how(v) : NaN;
     };
-    return { workload: run.workload, metric, values: { kestrel: of('kestrel'), 'kestrel-cl': of('kestrel-cl'), pytorch: of('pytorch') }, digits, target };
+    return { workload: run.workload, metric, values: { kestrel: of('kestrel'), pytorch: of('pytorch') }, digits, target };
   };
   const trainTarget = run.workload === 'mnist-cnn' ? 1.15 : 1.0;
   return [
@@ -73,7 +73,7 @@ function rows(run: Run): Row[] {
   ];
 }
 
-function cells(r: Row, side: 'kestrel' | 'kestrel-cl'): string[] {
+function cells(r: Row, side: 'kestrel'): string[] {
   const ratio = r.values[side] / r.values.pytorch;
   if (!Number.isFinite(ratio)) return ['', ''];
   const met = r.target ? ((r.target.op === '>=' ? ratio >= r.target.value : ratio <= r.target.value) ? 'yes' : '**no**') : '';
@@ -118,17 +118,15 @@ export function renderReport(command: string, machine: Machine, runs: Run[], qui
     '- Each side runs in its own process (order rotating between repeats), on the same data, after waiting for the machine to be idle; throughput is best-of-runs (least disturbed by other load), RSS the median of VmHWM (reset after data loading for the training + inference figure, via /proc/self/clear_refs).', '',
     '## Results', '',
     ...warning,
-    '| workload | metric | Kestrel | PyTorch | Kestrel/PyTorch | target | met | Kestrel+CL* | (Kestrel+CL)/PyTorch | met |',
-    '|---|---|---:|---:|---:|---:|:---:|---:|---:|:---:|',
+    '| workload | metric | Kestrel | PyTorch | Kestrel/PyTorch | target | met |',
+    '|---|---|---:|---:|---:|---:|:---:|',
     ...table.map((r) => {
       const v = (side: Sample['framework']) => (Number.isFinite(r.values[side]) ? fmt(r.values[side], r.digits) : '');
       const [ratio, met] = cells(r, 'kestrel');
-      const [ratioCl, metCl] = cells(r, 'kestrel-cl');
-      return `| ${r.workload} | ${r.metric} | ${v('kestrel')} | ${v('pytorch')} | ${ratio} | ${r.target ? `${r.target.op} ${r.target.value}` : ''} | ${met} | ${v('kestrel-cl')} | ${ratioCl} | ${metCl} |`;
+      return `| ${r.workload} | ${r.metric} | ${v('kestrel')} | ${v('pytorch')} | ${ratio} | ${r.target ? `${r.target.op} ${r.target.value}` : ''} | ${met} |`;
     }),
     '',
-    '\\* Kestrel+CL: the same Kestrel run with every Conv2d weight stored channels-last (bench/channels-last.ts), the change proposed for src/nn/conv.ts; ' +
-      'PyTorch stays idiomatic (contiguous NCHW). Once Conv2d does this itself, the two Kestrel columns coincide.', '',
+    'Kestrel\'s Conv2d stores its weights channels-last (src/nn/conv.ts), so oneDNN runs convolutions in NHWC; PyTorch stays idiomatic (contiguous NCHW).', '',
     'Workloads: **mnist-cnn** = src/vision/simple.ts mnistCnn on Fashion-MNIST (60k train, one full epoch after a warm-up; 10k test for inference), batch 256, Adam lr 1e-3, cross-entropy; PyTorch side idiomatic (TensorDataset + DataLoader(shuffle=True), nn.Sequential, torch.optim.Adam). ' +
       '**resnet18** = torchvision-shaped ResNet-18, 10 classes, synthetic 3x64x64 images (4 batches cycled, same seed both sides), batch 64, SGD lr 0.01 momentum 0.9.', '',
     ...runs.filter((r) => !r.pairs).flatMap(memorySection),

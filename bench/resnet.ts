@@ -7,7 +7,6 @@ import { manualSeed, noGrad, randint, randn, runtimeInfo, tidy } from '../src/te
 import { crossEntropy } from '../src/nn/index.js';
 import { SGD } from '../src/optim/index.js';
 import { resnet18 } from '../src/vision/resnet.js';
-import { convWeightsToChannelsLast } from './channels-last.js';
 import { numberArgs, report, resetPeakRss, secondsSince, stepRate } from './common.js';
 
 /** Images per batch, distinct synthetic batches cycled, and image size (shared with bench/resnet.py). */
@@ -16,7 +15,7 @@ export const RESNET_BATCHES = 4;
 export const RESNET_SIZE = 64;
 
 function main(): void {
-  const args = numberArgs({ trainIters: 30, inferIters: 30, warmup: 3, seed: 0, channelsLast: 0 });
+  const args = numberArgs({ trainIters: 30, inferIters: 30, warmup: 3, seed: 0 });
   manualSeed(args.seed);
   const images = randn([RESNET_BATCHES * RESNET_BATCH, 3, RESNET_SIZE, RESNET_SIZE]);
   const labels = randint(0, 10, [RESNET_BATCHES * RESNET_BATCH], { dtype: 'int64' });
@@ -26,7 +25,6 @@ function main(): void {
   };
   resetPeakRss();
   const model = resnet18(10);
-  if (args.channelsLast) convWeightsToChannelsLast(model);
   const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
   const trainStep = (i: number): number => tidy(() => {
     const { x, y } = batch(i);
@@ -59,7 +57,7 @@ function main(): void {
   const infer = timed(args.inferIters, inferStep);
   const inferSeconds = secondsSince(start);
   report({
-    framework: args.channelsLast ? 'kestrel-cl' : 'kestrel', workload: 'resnet18', threads: runtimeInfo().threads,
+    framework: 'kestrel', workload: 'resnet18', threads: runtimeInfo().threads,
     trainSamplesPerSec: (args.trainIters * RESNET_BATCH) / trainSeconds, inferSamplesPerSec: (args.inferIters * RESNET_BATCH) / inferSeconds,
     trainStepSamplesPerSec: stepRate(train.stepMs, RESNET_BATCH), inferStepSamplesPerSec: stepRate(infer.stepMs, RESNET_BATCH),
     trainSeconds, inferSeconds, loss: train.last,

@@ -4,7 +4,7 @@
  * threads and data), prints the results and writes BENCHMARKS.md.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,7 +79,6 @@ function workloads(o: Options): Run[] {
       workload: 'mnist-cnn', pairs: true, samples: [],
       sides: [
         ['kestrel', node, [join(bench, 'mnist.js'), '--trainSamples', String(mnist.samples), '--warmup', String(mnist.warmup)]],
-        ['kestrel-cl', node, [join(bench, 'mnist.js'), '--trainSamples', String(mnist.samples), '--warmup', String(mnist.warmup), '--channelsLast', '1']],
         ['pytorch', PYTHON, [join(ROOT, 'bench', 'mnist.py'), '--train-samples', String(mnist.samples), '--warmup', String(mnist.warmup)]],
       ],
     });
@@ -89,7 +88,6 @@ function workloads(o: Options): Run[] {
       workload: 'resnet18', pairs: true, samples: [],
       sides: [
         ['kestrel', node, [join(bench, 'resnet.js'), '--trainIters', String(resnet.train), '--inferIters', String(resnet.infer), '--warmup', String(resnet.warmup)]],
-        ['kestrel-cl', node, [join(bench, 'resnet.js'), '--trainIters', String(resnet.train), '--inferIters', String(resnet.infer), '--warmup', String(resnet.warmup), '--channelsLast', '1']],
         ['pytorch', PYTHON, [join(ROOT, 'bench', 'resnet.py'), '--train-iters', String(resnet.train), '--infer-iters', String(resnet.infer), '--warmup', String(resnet.warmup)]],
       ],
     });
@@ -98,6 +96,13 @@ function workloads(o: Options): Run[] {
     runs.push({ workload: 'memory', pairs: false, samples: [], sides: [['kestrel', node, ['--expose-gc', join(bench, 'memory.js'), '--epochs', String(memory.epochs), '--samples', String(memory.samples)]]] });
   }
   return runs;
+}
+
+/** The new report followed by the sections of the old file it does not produce (the loader and accuracy benchmarks). */
+export function keepOtherSections(report: string, old: string): string {
+  const headings = new Set(report.split('\n').filter((l) => l.startsWith('## ')));
+  const kept = old.split(/\n(?=## )/).slice(1).filter((section) => !headings.has(section.split('\n')[0]));
+  return [report.trimEnd(), ...kept.map((section) => section.trimEnd())].join('\n\n') + '\n';
 }
 
 function torchVersion(): string {
@@ -132,7 +137,8 @@ function main(): void {
   const markdown = renderReport(command, machine, runs, options.quick);
   console.log(markdown);
   if (options.write) {
-    writeFileSync(join(ROOT, 'BENCHMARKS.md'), markdown);
+    const path = join(ROOT, 'BENCHMARKS.md');
+    writeFileSync(path, keepOtherSections(markdown, existsSync(path) ? readFileSync(path, 'utf8') : ''));
     process.stderr.write(`bench: wrote ${join(ROOT, 'BENCHMARKS.md')}\n`);
   }
 }

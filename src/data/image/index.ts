@@ -11,7 +11,7 @@ export { hasImageFiles, listImageFiles } from './scan.js';
 export { ImageDataset, type ImageFolderOptions, type ImageFolders, type ImageItem, imageFolders, unlabelledImages } from './folder-dataset.js';
 export { IMAGENET_MEAN, IMAGENET_STD, type Normalization } from './normalize.js';
 export { computeImageStats, type ImageStatsOptions } from './stats.js';
-export { ImageLoader, type ImageLoaderOptions } from './worker-loader.js';
+export { ImageLoader, type ImageLoaderOptions, type ImageLoaderState } from './worker-loader.js';
 export { showBatch, type ShowBatchOptions } from './show-batch.js';
 export { imageFolderLoaders, type ImageFolderLoaders, type ImageFolderLoadersOptions } from './folder-loaders.js';
 export { augmentTransforms, validTransforms, type AugmentOptions } from './presets.js';

@@ -50,6 +50,14 @@ export interface ImageLoaderOptions {
   log?: (message: string) => void;
 }
 
+/** Where an ImageLoader stands, for checkpoints. */
+export interface ImageLoaderState {
+  /** Epochs started so far. */
+  epoch: number;
+  /** The loader's seed (a state only fits a loader with the same seed). */
+  seed: number;
+}
+
 /** Yields NCHW float32 `{x, y}` batches (y int64 labels; -1 when unlabelled). The consumer disposes each batch. */
 export class ImageLoader implements BatchSource {
   /** Next epoch number; each iteration uses it (seeding order and augmentation) and then increments it. */
@@ -202,6 +210,16 @@ export class ImageLoader implements BatchSource {
       throw error;
     }
     if (this.skipped.size > skippedBefore) (this.options.log ?? console.warn)(`kestrel: ${this.skipped.summary(this.dataset.length)}`);
+  }
+
+  /** Where the loader stands, for checkpoints: order and augmentation are functions of (seed, epoch, index) alone. */
+  getState(): ImageLoaderState { return { epoch: this.epoch, seed: this.options.seed }; }
+
+  /** Restores a state from getState(); the next iteration replays that epoch's order and augmentation. */
+  setState(state: ImageLoaderState): void {
+    if (!Number.isInteger(state?.epoch) || state.epoch < 0) throw new Error(`ImageLoader.setState: epoch must be a non-negative integer, got ${JSON.stringify(state?.epoch)}`);
+    if (state.seed !== this.options.seed) throw new Error(`ImageLoader.setState: the state was saved with seed ${state.seed}, this loader has seed ${this.options.seed}`);
+    this.epoch = state.epoch;
   }
 
   /** Stops the worker threads (the loader can be iterated again; workers restart). */

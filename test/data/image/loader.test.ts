@@ -137,3 +137,26 @@ test('imageFolderLoaders: grey folders give 1-channel loaders normalised by the 
   }
   await data.close();
 });
+
+test('JPEGs (native path) give the same batches whatever the worker count, and getState/setState resumes an epoch exactly', async () => {
+  const items = [];
+  for (let i = 0; i < 9; i++) {
+    const pixels = pattern(64 + 8 * (i % 3), 48);
+    for (let k = 1; k < pixels.length; k += 3) pixels[k] = (i * 53) % 256;
+    items.push({ file: writeFile(join(dir, `photo${i}.jpg`), await fromRaw(pixels, 64 + 8 * (i % 3), 48).jpeg({ quality: 92 }).toBuffer()), label: i % 3 });
+  }
+  const data = new ImageDataset(items, ['a', 'b', 'c']);
+  const options = { batchSize: 4, shuffle: true, seed: 5, transforms: { size: 32, randomResizedCrop: true, flipHorizontal: true } };
+  const inThread = new ImageLoader(data, { ...options, workers: 0 });
+  const reference = [await epochBytes(inThread), await epochBytes(inThread)];
+  const state = inThread.getState();
+  assert.deepEqual(state, { epoch: 2, seed: 5 });
+  const threaded = new ImageLoader(data, { ...options, workers: 2 });
+  threaded.setState({ epoch: 1, seed: 5 });
+  const resumed = await epochBytes(threaded);
+  await threaded.close();
+  assert.deepEqual(resumed.y, reference[1].y, 'same order as the uninterrupted epoch 1');
+  resumed.x.forEach((x, b) => assert.ok(Buffer.from(x.buffer).equals(Buffer.from(reference[1].x[b].buffer)), `batch ${b} bytes`));
+  assert.throws(() => threaded.setState({ epoch: 1, seed: 6 }), /saved with seed 6, this loader has seed 5/);
+  assert.throws(() => threaded.setState({ epoch: -1, seed: 5 }), /epoch must be a non-negative integer/);
+});
