@@ -40,10 +40,11 @@
         "native/image.cc"
       ],
       "include_dirs": [
-        "<!(node -p \"require('node-addon-api').include_dir\")"
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<!@(node native/find-libjpeg.cjs --include)"
       ],
       "libraries": [
-        "-ljpeg"
+        "<!@(node native/find-libjpeg.cjs --libs)"
       ],
       "defines": [
         "NAPI_CPP_EXCEPTIONS",
