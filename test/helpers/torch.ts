@@ -9,19 +9,26 @@ import type { DType } from '../../src/tensor/index.js';
 /** Debian's Python with torch (the first python3 on PATH may lack it). */
 export const PYTHON = process.env.KESTREL_TEST_PYTHON ?? '/usr/bin/python3';
 
-let available: boolean | undefined;
+const importable = new Map<string, boolean>();
+
+/** Whether the reference Python can import `module` (asked once per module). */
+export function pythonHas(module: string): boolean {
+  let found = importable.get(module);
+  if (found === undefined) {
+    try {
+      execFileSync(PYTHON, ['-c', `import ${module}`], { stdio: 'ignore', timeout: 120000 });
+      found = true;
+    } catch {
+      found = false;
+    }
+    importable.set(module, found);
+  }
+  return found;
+}
 
 /** Whether reference PyTorch can be run (tests skip parity checks otherwise). */
 export function torchAvailable(): boolean {
-  if (available === undefined) {
-    try {
-      execFileSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore', timeout: 120000 });
-      available = true;
-    } catch {
-      available = false;
-    }
-  }
-  return available;
+  return pythonHas('torch');
 }
 
 /** Skip reason for node:test when PyTorch is missing (undefined when present). */

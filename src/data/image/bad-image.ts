@@ -20,6 +20,12 @@ export class BadImageError extends Error {
   }
 }
 
+/** The error for an image over the pixel limit, naming its size and the limit. */
+export function tooLarge(file: string, width: number, height: number, maxPixels: number): BadImageError {
+  const mp = (n: number) => `${(n / 1e6).toFixed(1)} megapixels`;
+  return new BadImageError(file, `image too large: ${width}x${height} is ${mp(width * height)}, over the limit of ${mp(maxPixels)} (decompression-bomb guard; raise maxPixels to allow it)`);
+}
+
 const FORMAT_NAMES: Record<string, string> = { jpeg: 'JPEG', png: 'PNG', webp: 'WebP', gif: 'GIF', tiff: 'TIFF' };
 
 /** Turns a libvips/sharp or file-system error into a short reason a person understands. */

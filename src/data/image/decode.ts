@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import sharp from 'sharp';
-import { BadImageError, describeImageError } from './bad-image.js';
+import { BadImageError, describeImageError, tooLarge } from './bad-image.js';
+import { decodeJpegFast, fastJpegHeader } from './native-jpeg.js';
 
 /** File extensions read as images (sharp's JPEG, PNG, WebP, GIF and TIFF loaders). */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff'];
@@ -88,12 +89,6 @@ function orientedSize(meta: sharp.Metadata): { width: number; height: number } {
   return { width: swap ? meta.height! : meta.width!, height: swap ? meta.width! : meta.height! };
 }
 
-/** The error for an image over the pixel limit, naming its size and the limit. */
-export function tooLarge(file: string, width: number, height: number, maxPixels: number): BadImageError {
-  const mp = (n: number) => `${(n / 1e6).toFixed(1)} megapixels`;
-  return new BadImageError(file, `image too large: ${width}x${height} is ${mp(width * height)}, over the limit of ${mp(maxPixels)} (decompression-bomb guard; raise maxPixels to allow it)`);
-}
-
 /** Reads the header of an image (buffer or file) and returns its oriented size; a BadImageError for anything unusable. */
 export async function readHeader(input: string | Buffer, file: string, maxPixels = DEFAULT_MAX_PIXELS): Promise<ImageHeader> {
   let meta: sharp.Metadata;
@@ -158,12 +153,17 @@ export async function finishPixels(pipeline: sharp.Sharp, file: string, options:
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: info.channels };
 }
 
+/** Decodes a whole image file's bytes: plain JPEGs natively (libjpeg-turbo), everything else with sharp. */
+export async function decodeImageBuffer(buffer: Buffer, file: string, options: ResolvedDecodeOptions): Promise<DecodedImage> {
+  const fast = fastJpegHeader(buffer, file, options.maxPixels);
+  const image = fast && decodeJpegFast(buffer, file, options, fast, null);
+  if (image) return image;
+  return finishPixels(orientedPipeline(buffer, options.maxPixels), file, options, await readHeader(buffer, file, options.maxPixels));
+}
+
 /** Decodes a whole file to HWC uint8 pixels with orientation and channel conversion applied. */
 export async function decodeImage(file: string, options: DecodeOptions = {}): Promise<DecodedImage> {
-  const resolved = resolveDecodeOptions(options);
-  const buffer = await readImageFile(file);
-  const header = await readHeader(buffer, file, resolved.maxPixels);
-  return finishPixels(orientedPipeline(buffer, resolved.maxPixels), file, resolved, header);
+  return decodeImageBuffer(await readImageFile(file), file, resolveDecodeOptions(options));
 }
 
 /** Reorders interleaved HWC pixels into planar CHW. */

@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { addonPath } from '../../tensor/addon-path.js';
-import { BadImageError } from './bad-image.js';
+import { BadImageError, tooLarge } from './bad-image.js';
 import { type DecodedImage, type ResolvedDecodeOptions } from './decode.js';
 import { type CropRect } from './transforms.js';
 
@@ -71,6 +71,9 @@ export function dctScaleDenominator(crop: CropRect, outWidth: number, outHeight:
   return denominator;
 }
 
+/** Width and height of a JPEG as stored (the fast path only takes unrotated ones). */
+export interface JpegSize { width: number; height: number }
+
 /** What the fast path is asked to do: a crop of the (unrotated) image, resized to out size, maybe flipped. */
 export interface FastJpegRequest {
   crop: CropRect;
@@ -80,8 +83,8 @@ export interface FastJpegRequest {
   flipVertical: boolean;
 }
 
-/** Size and decodability of a JPEG for the fast path, or null when it must go through sharp. */
-export function fastJpegHeader(bytes: Uint8Array): { width: number; height: number } | null {
+/** Size of a JPEG the fast path can decode, or null when it must go through sharp; over `maxPixels` is an error. */
+export function fastJpegHeader(bytes: Uint8Array, file: string, maxPixels: number): JpegSize | null {
   const addon = imageAddon();
   if (!addon || !isJpeg(bytes)) return null;
   let header: ReturnType<ImageBinding['jpegHeader']>;
@@ -89,10 +92,15 @@ export function fastJpegHeader(bytes: Uint8Array): { width: number; height: numb
   // NOTE: rotated (EXIF) and CMYK/YCCK photos are rare; sharp handles them correctly.
   if (header.colourSpace === 'cmyk' || header.colourSpace === 'ycck' || header.colourSpace === 'unknown') return null;
   if (jpegOrientation(bytes) !== 1) return null;
+  if (header.width * header.height > maxPixels) throw tooLarge(file, header.width, header.height, maxPixels);
   return { width: header.width, height: header.height };
 }
 
 const TRUNCATED = /premature end/i;
+
+function truncated(file: string): BadImageError {
+  return new BadImageError(file, 'truncated JPEG (file ends before the image data does)');
+}
 
 function hasEndMarker(bytes: Uint8Array): boolean {
   for (let i = bytes.length - 2; i >= Math.max(0, bytes.length - 64); i--) if (bytes[i] === 0xff && bytes[i + 1] === 0xd9) return true;
@@ -100,30 +108,28 @@ function hasEndMarker(bytes: Uint8Array): boolean {
 }
 
 /**
- * Decodes `request.crop` of a JPEG and resizes it. A cut-off file is a BadImageError; null when libjpeg reports
- * anything else (the caller retries with sharp, which decides whether the image is usable).
+ * Decodes `request.crop` (null: the whole image) of a JPEG whose size `fastJpegHeader` gave, and resizes it. A cut-off
+ * file is a BadImageError; null when libjpeg reports anything else (the caller retries with sharp, which decides).
  */
-export function decodeJpegFast(bytes: Uint8Array, file: string, decode: ResolvedDecodeOptions, request: FastJpegRequest | null): DecodedImage | null {
+export function decodeJpegFast(bytes: Uint8Array, file: string, decode: ResolvedDecodeOptions, header: JpegSize, request: FastJpegRequest | null): DecodedImage | null {
   const addon = imageAddon();
   if (!addon) return null;
   const channels = decode.channels;
-  const usable = (warning: string | undefined) => {
-    if (warning && TRUNCATED.test(warning)) throw new BadImageError(file, 'truncated JPEG (file ends before the image data does)');
-    return !warning;
-  };
   // NOTE: the crop may not reach the missing rows, so a cut-off file is judged by its end marker (as probeImage does),
   // and is refused whatever this epoch's crop is.
-  if (!hasEndMarker(bytes)) usable('Premature end of JPEG file');
+  if (!hasEndMarker(bytes)) throw truncated(file);
+  const usable = (warning: string | undefined) => {
+    if (warning && TRUNCATED.test(warning)) throw truncated(file);
+    return !warning;
+  };
   try {
     if (!request) {
-      const header = addon.jpegHeader(bytes);
       const full = addon.decodeJpeg(bytes, channels, 1, 0, 0, header.width, header.height);
       return !usable(full.warning) ? null : { data: full.data, width: full.width, height: full.height, channels };
     }
     const { crop, outWidth, outHeight } = request;
     const denominator = dctScaleDenominator(crop, outWidth, outHeight);
     // NOTE: libjpeg's scaled size is ceil(size / denominator); the crop maps to a fractional box inside it.
-    const header = addon.jpegHeader(bytes);
     const scaledWidth = Math.ceil(header.width / denominator); const scaledHeight = Math.ceil(header.height / denominator);
     const x0 = crop.left / denominator; const x1 = Math.min(scaledWidth, (crop.left + crop.width) / denominator);
     const y0 = crop.top / denominator; const y1 = Math.min(scaledHeight, (crop.top + crop.height) / denominator);

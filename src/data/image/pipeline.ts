@@ -1,6 +1,6 @@
 /** One sample end to end: read, check header, plan the transform, crop/resize/flip (native JPEG path or sharp), warp and colour in JS. */
 import { BadImageError, describeImageError } from './bad-image.js';
-import { type DecodedImage, type ResolvedDecodeOptions, finishPixels, orientedPipeline, readHeader, readImageFile, tooLarge } from './decode.js';
+import { type DecodedImage, type ResolvedDecodeOptions, decodeImageBuffer, finishPixels, orientedPipeline, readHeader, readImageFile } from './decode.js';
 import { decodeJpegFast, fastJpegHeader } from './native-jpeg.js';
 import { SampleRng } from './rng.js';
 import { type ImageTransforms, type TransformPlan, planTransform } from './transforms.js';
@@ -16,14 +16,13 @@ export interface SampleKey {
 /** Loads one image file and applies `transforms` with the generator for `key`; HWC uint8 at the output size. */
 export async function loadImageSample(file: string, transforms: ImageTransforms | null, decode: ResolvedDecodeOptions, key: SampleKey): Promise<DecodedImage> {
   const buffer = await readImageFile(file);
+  if (!transforms) return decodeImageBuffer(buffer, file, decode);
   // NOTE: plain JPEGs (most photo datasets) take the native path; it returns null for anything it does not handle.
-  const fast = (transforms?.kernel ?? 'linear') === 'linear' ? fastJpegHeader(buffer) : null;
-  if (fast && fast.width * fast.height > decode.maxPixels) throw tooLarge(file, fast.width, fast.height, decode.maxPixels);
-  if (!transforms) return (fast && decodeJpegFast(buffer, file, decode, null)) ?? finishPixels(orientedPipeline(buffer, decode.maxPixels), file, decode, await readHeader(buffer, file, decode.maxPixels));
+  const fast = (transforms.kernel ?? 'linear') === 'linear' ? fastJpegHeader(buffer, file, decode.maxPixels) : null;
   const header = fast ?? await readHeader(buffer, file, decode.maxPixels);
   const plan = planTransform(transforms, header.width, header.height, new SampleRng(key.seed, key.epoch, key.index));
   const request = { crop: plan.crop, outWidth: plan.resizeWidth, outHeight: plan.resizeHeight, flipHorizontal: plan.flipHorizontal, flipVertical: plan.flipVertical };
-  let image = (fast && plan.fit === 'fill' && decodeJpegFast(buffer, file, decode, request)) || await sharpSample(buffer, file, decode, transforms, plan);
+  let image = (fast && plan.fit === 'fill' && decodeJpegFast(buffer, file, decode, fast, request)) || await sharpSample(buffer, file, decode, transforms, plan);
   if (plan.warp) {
     const data = warpImage(image.data, image.width, image.height, image.channels, plan.warp, plan.outWidth, plan.outHeight);
     image = { data, width: plan.outWidth, height: plan.outHeight, channels: image.channels };
