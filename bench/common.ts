@@ -56,3 +56,19 @@ export function stepRate(stepMs: number[], batch: number): number {
   const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
   return (batch * 1000) / median;
 }
+
+/** Splits markdown into the text before the first `## ` heading and its `## ` sections (heading line first). */
+export function markdownSections(text: string): { head: string; sections: string[] } {
+  const [head, ...sections] = text.split(/\n(?=## )/);
+  return { head, sections: sections.map((section) => section.trimEnd()) };
+}
+
+/** The heading line of a section from {@link markdownSections}. */
+export function sectionHeading(section: string): string {
+  return section.split('\n', 1)[0];
+}
+
+/** Joins a head and sections back into markdown, one blank line apart, ending in a newline. */
+export function joinSections(head: string, sections: string[]): string {
+  return `${[head.trimEnd(), ...sections].join('\n\n')}\n`;
+}

@@ -17,6 +17,7 @@ import { ImageDataset, ImageLoader } from '../src/data/image/index.js';
 import { SampleRng } from '../src/data/image/rng.js';
 import { dispose, setNumThreads } from '../src/tensor/index.js';
 import { samplePhotos } from '../test/data/image/fixtures.js';
+import { joinSections, markdownSections, sectionHeading } from './common.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PYTHON = process.env.KESTREL_TEST_PYTHON ?? '/usr/bin/python3';
@@ -90,11 +91,11 @@ function median(values: number[]): number {
 
 function writeSection(section: string, text: string): void {
   const path = join(ROOT, 'BENCHMARKS.md');
-  const old = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
-  const start = old.indexOf(`${section}\n`);
-  const end = start < 0 ? -1 : old.indexOf('\n## ', start + section.length);
-  const next = start < 0 ? `${old.trimEnd()}\n\n${text}` : `${old.slice(0, start)}${text}${end < 0 ? '' : old.slice(end + 1)}`;
-  writeFileSync(path, next.endsWith('\n') ? next : `${next}\n`);
+  const { head, sections } = markdownSections(existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n');
+  const at = sections.findIndex((s) => sectionHeading(s) === section);
+  if (at < 0) sections.push(text.trimEnd());
+  else sections[at] = text.trimEnd();
+  writeFileSync(path, joinSections(head, sections));
 }
 
 async function main(): Promise<void> {

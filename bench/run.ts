@@ -9,6 +9,7 @@ import { availableParallelism, cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runtimeInfo } from '../src/tensor/index.js';
+import { joinSections, markdownSections, sectionHeading } from './common.js';
 import { type Run, type Sample, renderReport } from './report.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -100,9 +101,9 @@ function workloads(o: Options): Run[] {
 
 /** The new report followed by the sections of the old file it does not produce (the loader and accuracy benchmarks). */
 export function keepOtherSections(report: string, old: string): string {
-  const headings = new Set(report.split('\n').filter((l) => l.startsWith('## ')));
-  const kept = old.split(/\n(?=## )/).slice(1).filter((section) => !headings.has(section.split('\n')[0]));
-  return [report.trimEnd(), ...kept.map((section) => section.trimEnd())].join('\n\n') + '\n';
+  const fresh = markdownSections(report);
+  const headings = new Set(fresh.sections.map(sectionHeading));
+  return joinSections(fresh.head, [...fresh.sections, ...markdownSections(old).sections.filter((section) => !headings.has(sectionHeading(section)))]);
 }
 
 function torchVersion(): string {
