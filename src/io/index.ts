@@ -9,7 +9,7 @@ export { writeFileAtomic, writeTextFileAtomic } from '../tensor/index.js';
 export { saveModel, loadModel, readModelManifest, kestrelVersion, bundlePreprocessing, LoadedModel, MODEL_WEIGHTS_FILE, MODEL_MANIFEST_FILE } from './bundle.js';
 /** Predictions on images from loaded models and ensembles. */
 export {
-  ImageClassifier, Ensemble, classify, labelPredictions, type Classifier, type ImageInput, type PredictOptions, type Prediction, type PredictResults, type Probabilities,
+  ImageClassifier, Ensemble, classify, labelPredictions, meanProbabilities, type Classifier, type ImageInput, type PredictOptions, type Prediction, type PredictResults, type Probabilities,
 } from './predict.js';
 /** The model.json schema of a bundle. */
 export { type ModelInfo, type ModelManifest, type BundlePreprocess, MODEL_FORMAT, MODEL_FORMAT_VERSION } from './manifest.js';

@@ -100,6 +100,28 @@ export async function classify(classifier: Classifier, inputs: ImageInput | read
   }
 }
 
+/**
+ * The mean of several models' probabilities for the same inputs, over the inputs every one of them could read;
+ * an input any of them failed on is failed (first reason kept). The results' tensors stay the caller's.
+ */
+export function meanProbabilities(results: readonly Probabilities[]): Probabilities {
+  const failedBy = new Map<number, FailedImage>();
+  for (const r of results) for (const f of r.failed) if (!failedBy.has(f.index)) failedBy.set(f.index, f);
+  const failed = [...failedBy.values()].sort((a, b) => a.index - b.index);
+  const ok = results.length > 0 && results.every((r) => r.probs) ? results[0].ok.filter((i) => !failedBy.has(i)) : [];
+  if (ok.length === 0) return { probs: null, ok, failed };
+  const probs = tidy(() => {
+    let sum: Tensor | null = null;
+    for (const r of results) {
+      const rows = new Map(r.ok.map((index, row) => [index, row]));
+      const picked = r.probs!.indexSelect(0, tensor(BigInt64Array.from(ok, (i) => BigInt(rows.get(i)!)), [ok.length]));
+      sum = sum ? sum.add(picked) : picked;
+    }
+    return results.length > 1 ? sum!.div(results.length) : sum!;
+  });
+  return { probs, ok, failed };
+}
+
 function inputName(input: ImageInput, index: number): string {
   return typeof input === 'string' || input instanceof Uint8Array ? imageName(input, index) : `image #${index + 1}`;
 }
@@ -239,20 +261,7 @@ export class Ensemble implements Classifier {
     const results: Probabilities[] = [];
     try {
       for (const member of this.members) results.push(await member.probabilities(inputs, options));
-      const failedBy = new Map<number, FailedImage>();
-      for (const r of results) for (const f of r.failed) if (!failedBy.has(f.index)) failedBy.set(f.index, f);
-      const ok = results[0].ok.filter((i) => !failedBy.has(i));
-      if (ok.length === 0) return { probs: null, ok, failed: [...failedBy.values()].sort((a, b) => a.index - b.index) };
-      const probs = tidy(() => {
-        let sum: Tensor | null = null;
-        for (const r of results) {
-          const rows = new Map(r.ok.map((index, row) => [index, row]));
-          const picked = r.probs!.indexSelect(0, tensor(BigInt64Array.from(ok, (i) => BigInt(rows.get(i)!)), [ok.length]));
-          sum = sum ? sum.add(picked) : picked;
-        }
-        return sum!.div(results.length);
-      });
-      return { probs, ok, failed: [...failedBy.values()].sort((a, b) => a.index - b.index) };
+      return meanProbabilities(results);
     } finally {
       for (const r of results) r.probs?.dispose();
     }
