@@ -45,7 +45,7 @@ export async function runPredict(argv: string[]): Promise<number> {
   if (options.help) { console.log(commandHelp(predictSpec)); return 0; }
   if (positionals.length < 2) throw new UsageError('kestrel predict needs at least one model DIR and an image or folder');
   const dirs = positionals.slice(0, -1).map((d) => resolve(d));
-  const target = resolve(positionals[positionals.length - 1]);
+  const target = positionals[positionals.length - 1];
   const csvProb = options['csv-prob'] as string | undefined;
   if (csvProb !== undefined && options.csv === undefined) throw new UsageError('--csv-prob needs --csv FILE');
   const files = await imageList(target);
