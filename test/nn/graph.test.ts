@@ -2,7 +2,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { type Tensor, arange, manualSeed, noGrad, op, randn, tidy } from '../../src/tensor/index.js';
 import {
-  BatchNorm2d, Conv2d, GlobalAvgPool2d, GraphModel, Linear, ReLU, ReLU6, Sigmoid, Tanh, ZeroPad2d, add, concatenate, input, multiply, subgraph,
+  AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Flatten, GlobalAvgPool2d, GraphModel, Linear, ReLU, ReLU6, Sigmoid, Tanh, ZeroPad2d, add, concatenate, input, multiply, subgraph,
 } from '../../src/nn/index.js';
 import { runTorch, skipWithoutTorch } from '../helpers/torch.js';
 import { assertAllClose, decodeMessage, pythonScript } from '../tensor/parity.js';
@@ -219,6 +219,22 @@ test('subgraph shares the layers (same Parameter objects) and gives the intermed
     assert.deepEqual(meta.inputs.map((t) => t.name), ['meta']);
     assert.deepEqual(subgraph(two, { outputs: ['global_avg_pool2d', 'linear'] }).outputs.map((t) => t.shape), [[null, 5], [null, 5]]);
     dispose(model, tuned, two);
+  });
+});
+
+test('free input sizes (null): shapes follow them, any image size runs (progressive resizing), a Flatten of a free size cannot feed a Linear', () => {
+  tidy(() => {
+    const x = input([3, null, null], { name: 'img' });
+    const features = new ReLU().apply(new Conv2d(3, 8, 3, { stride: 2, padding: 1 }).apply(x));
+    const pooled = new GlobalAvgPool2d().apply(features);
+    const model = new GraphModel({ inputs: x, outputs: new Linear(8, 4).apply(pooled) });
+    assert.deepEqual(model.steps.map((s) => s.outputShapes[0]), [[null, 8, null, null], [null, 8, null, null], [null, 8], [null, 4]]);
+    model.eval();
+    for (const size of [20, 41]) assert.deepEqual(noGrad(() => model.forward(randn([2, 3, size, size]))).shape, [2, 4]);
+    assert.throws(() => model.forward(randn([2, 1, 20, 20])), /input 'img' expects shape \[None, 3, None, None\], got \[2, 1, 20, 20\]/);
+    assert.deepEqual(new AdaptiveAvgPool2d([2, 3]).apply(features).shape, [null, 8, 2, 3], 'a fixed output size stays fixed');
+    assert.throws(() => new Linear(8, 4).apply(new Flatten().apply(features)), /cannot take input \[None, None\] from layer/);
+    model.dispose();
   });
 });
 
