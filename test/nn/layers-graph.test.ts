@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { manualSeed, randn, tidy } from '../../src/tensor/index.js';
+import { manualSeed, memory, randn, tidy } from '../../src/tensor/index.js';
 import {
   AdaptiveMaxPool2d, Add, Lambda, Permute, input, BatchNorm2d, Concatenate, Conv2d, GlobalAvgPool2d, Hardswish, Identity, Multiply, ReLU6, Reshape, SiLU, ZeroPad2d,
   add, concatenate, multiply,
@@ -52,6 +52,10 @@ test('merge layers work on real tensors: Add/Multiply fold any number of inputs 
     assert.equal(mix.toString(), 'Lambda(2p - q)');
     const x = input([3, 4, 4]);
     assert.deepEqual(new Lambda((t) => t.mean(1)).apply(x).shape, [null, 4, 4], 'a Lambda\'s shape is inferred like any layer\'s');
+    const base = memory().inUseBytes;
+    let during = -1;
+    new Lambda((t) => { during = memory().inUseBytes - base; return t.mul(2); }).apply(input([1024, 1024]));
+    assert.equal(during, 0, "shapes are inferred on 'meta' tensors where libtorch can: the 4 MB stand-in holds no data");
     assert.match(errorMessage(() => new Permute([1, 0, 2])), /Permute: dims must be a permutation of 0\.\.2 starting with the batch dim 0, got \[1,0,2\]/);
     assert.match(errorMessage(() => new ZeroPad2d(1.5)), /ZeroPad2d: padding must be integers, got \[1\.5, 1\.5, 1\.5, 1\.5\]/);
     assert.match(errorMessage(() => new Reshape([-1, -1])), /at most one -1/);
