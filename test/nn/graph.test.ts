@@ -5,7 +5,7 @@ import {
   AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Flatten, GlobalAvgPool2d, GraphModel, Linear, ReLU, ReLU6, Sigmoid, Tanh, ZeroPad2d, add, concatenate, input, multiply, subgraph,
 } from '../../src/nn/index.js';
 import { runTorch, skipWithoutTorch } from '../helpers/torch.js';
-import { assertAllClose, decodeMessage, pythonScript } from '../tensor/parity.js';
+import { assertAllClose, decodeMessage, errorMessage, pythonScript } from '../tensor/parity.js';
 
 /** sin(0), sin(1), ... shaped like `y`: a fixed upstream gradient for both sides. */
 function upstream(y: Tensor): Tensor {
@@ -176,6 +176,10 @@ test('layers are named Keras-style in first-use order; explicit names kept; stat
     assert.equal((model.layer('bn') as BatchNorm2d).eps, 1e-3);
     assert.deepEqual(model.steps[5].outputShapes, [[null, 6, 8, 8]]);
     assert.deepEqual(model.steps[5].inputs.map((t) => t.name), ['conv2d', 'conv2d_1']);
+    model.freeze('conv2d');
+    assert.deepEqual(model.namedParameters().filter(([, p]) => !p.requiresGrad).map(([k]) => k), ['conv2d.weight', 'conv2d.bias'],
+      "freeze('conv2d') does not reach conv2d_1");
+    model.unfreeze();
 
     const shared = sharedModel();
     assert.deepEqual(shared.steps.map((s) => [s.name, s.call]), [['shared', 0], ['tanh', 0], ['shared', 1], ['add', 0], ['head', 0]]);
@@ -207,6 +211,15 @@ test('subgraph shares the layers (same Parameter objects) and gives the intermed
     assert.deepEqual(cut.shape, [2, 6, 8, 8]);
     assert.equal(noGrad(() => cut.sub(captured).abs().max().item()), 0, 'the cut model gives the full model\'s intermediate value');
     assert.deepEqual(y.shape, [2, 5]);
+    // the rest of the model, from the cut to the output (Grad-CAM's head): body then head is the model
+    const head = subgraph(model, { inputs: 'add' });
+    assert.deepEqual(head.layers.map((m) => m.name), ['conv2d_3', 'zero_pad2d', 'global_avg_pool2d', 'linear']);
+    assert.deepEqual(head.inputs.map((t) => [t.name, t.shape]), [['add', [null, 6, 8, 8]]]);
+    assert.equal(noGrad(() => head.forward(cut).sub(y).abs().max().item()), 0);
+    const activation = cut.detach().setRequiresGrad(true);
+    head.forward(activation).select(1, 0).sum().backward();
+    assert.deepEqual(activation.grad!.shape, [2, 6, 8, 8], 'gradient of a class score with respect to the cut activation');
+    assert.match(errorMessage(() => subgraph(model, { inputs: 'conv2d_2' })), /graph disconnected: output SymbolicTensor\(linear, .* depends on input SymbolicTensor\(x, .*which is not among the model's inputs \('conv2d_2'\)/);
     // a head on the cut body: training it moves the shared parameters of the original model
     const f = input([3, 8, 8]);
     const tuned = new GraphModel({ inputs: f, outputs: new Linear(6, 2).named('new_head').apply(new GlobalAvgPool2d().apply(body.apply(f))) });

@@ -1,8 +1,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { manualSeed, randn, tidy } from '../../src/tensor/index.js';
+import { manualSeed, memory, randn, tidy } from '../../src/tensor/index.js';
 import {
-  AdaptiveMaxPool2d, Add, BatchNorm2d, Concatenate, Conv2d, GlobalAvgPool2d, Hardswish, Identity, Multiply, ReLU6, Reshape, SiLU, ZeroPad2d,
+  AdaptiveMaxPool2d, Add, Lambda, Permute, input, BatchNorm2d, Concatenate, Conv2d, GlobalAvgPool2d, Hardswish, Identity, Multiply, ReLU6, Reshape, SiLU, ZeroPad2d,
   add, concatenate, multiply,
 } from '../../src/nn/index.js';
 import { skipWithoutTorch } from '../helpers/torch.js';
@@ -22,6 +22,7 @@ test('layers for imported models (ReLU6, Hardswish, SiLU, ZeroPad2d, Identity, R
       { name: 'identity', module: new Identity(), torch: 'nn.Identity()', input: img },
       { name: 'reshape', module: new Reshape([2, 3, 4]), torch: 'nn.Unflatten(1, (2, 3, 4))', input: randn([3, 24]) },
       { name: 'reshape_flat', module: new Reshape([-1]), torch: 'nn.Flatten()', input: img },
+      { name: 'permute', module: new Permute([0, 2, 3, 1]), torch: "type('P', (nn.Module,), {'forward': lambda self, x: x.permute(0, 2, 3, 1)})()", input: img },
       { name: 'gap', module: new GlobalAvgPool2d(), torch: 'nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())', input: img },
       { name: 'gap_keep', module: new GlobalAvgPool2d({ keepDim: true }), torch: 'nn.AdaptiveAvgPool2d(1)', input: img },
       { name: 'amax1', module: new AdaptiveMaxPool2d(1), torch: 'nn.AdaptiveMaxPool2d(1)', input: img },
@@ -46,6 +47,16 @@ test('merge layers work on real tensors: Add/Multiply fold any number of inputs 
     assert.deepEqual(concatenate([a, b]).shape, [2, 6, 4, 4]);
     assert.deepEqual(new Concatenate({ dim: -1 }).forward(a, b).shape, [2, 3, 4, 8]);
     assert.match(errorMessage(() => add(a)), /Add takes at least 2 inputs, got 1/);
+    const mix = new Lambda((p, q) => p.mul(2).sub(q), '2p - q');
+    assert.ok(close(mix.apply(a, b), a.mul(2).sub(b)));
+    assert.equal(mix.toString(), 'Lambda(2p - q)');
+    const x = input([3, 4, 4]);
+    assert.deepEqual(new Lambda((t) => t.mean(1)).apply(x).shape, [null, 4, 4], 'a Lambda\'s shape is inferred like any layer\'s');
+    const base = memory().inUseBytes;
+    let during = -1;
+    new Lambda((t) => { during = memory().inUseBytes - base; return t.mul(2); }).apply(input([1024, 1024]));
+    assert.equal(during, 0, "shapes are inferred on 'meta' tensors where libtorch can: the 4 MB stand-in holds no data");
+    assert.match(errorMessage(() => new Permute([1, 0, 2])), /Permute: dims must be a permutation of 0\.\.2 starting with the batch dim 0, got \[1,0,2\]/);
     assert.match(errorMessage(() => new ZeroPad2d(1.5)), /ZeroPad2d: padding must be integers, got \[1\.5, 1\.5, 1\.5, 1\.5\]/);
     assert.match(errorMessage(() => new Reshape([-1, -1])), /at most one -1/);
     assert.match(errorMessage(() => new GlobalAvgPool2d().forward(randn([2, 3]))), /GlobalAvgPool2d expects NCHW input \(4 dims\), got shape \[2, 3\]/);
