@@ -42,7 +42,7 @@ export function buildFromWeights(source: WeightSource, options: BuildFromWeights
   const detected = detectArchitecture(source);
   const name = options.arch ?? detected?.name;
   if (name === undefined) {
-    throw new Error(`cannot tell the architecture of ${source.label} from its ${source.keys().length} tensor names (first: ${source.keys().slice(0, 3).join(', ')}); name it (known: ${known})`);
+    throw new Error(`cannot tell the architecture of ${source.label} from its ${source.keys().length} tensor names (first: ${source.keys().slice(0, 3).join(', ')}); give its architecture (known: ${known})`);
   }
   if (!Object.hasOwn(registry, name)) {
     const what = options.arch === undefined ? `${source.label} looks like ${detected!.description}, which this Kestrel cannot build` : `unknown architecture '${name}'`;

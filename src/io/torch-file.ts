@@ -3,8 +3,8 @@
  * as data and read against an allow-list (nothing is ever executed), tensors are rebuilt from
  * their storages with libtorch's as_strided, so views and shared storages come out as saved.
  */
-import { closeSync, openSync } from 'node:fs';
-import { type DType, type Tensor, loadedDType, op, rawElementBytes, swapByteOrder, tensorFromRawBytes } from '../tensor/index.js';
+import { closeSync } from 'node:fs';
+import { type DType, type Tensor, loadedDType, op, openForReading, rawElementBytes, swapByteOrder, tensorFromRawBytes } from '../tensor/index.js';
 import type { PickleLimits } from './pickle.js';
 import type { StorageRef, TensorRecord } from './torch-pickle.js';
 import { type TorchContainer, openTorchZip, readMagic, readTorchLegacy, readWhole } from './torch-layout.js';
@@ -108,12 +108,7 @@ function hex(bytes: Uint8Array): string {
  */
 export async function openTorchFile(path: string, options: TorchFileOptions = {}): Promise<TorchFile> {
   const label = `PyTorch file '${path}'`;
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (error) {
-    throw new Error(`cannot read ${label}: ${(error as Error).message}`, { cause: error });
-  }
+  const fd = openForReading(path, label);
   let container: TorchContainer;
   let fdOpen = true;
   const closeFd = (): void => { if (fdOpen) closeSync(fd); fdOpen = false; };

@@ -12,7 +12,7 @@ export { runtimeInfo, setNumThreads, cudaAvailable } from './runtime.js';
 export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors, type NamedTensors, type Safetensors } from './safetensors.js';
 export { openSafetensors, type SafetensorsReader } from './safetensors.js';
 export { tensorFromRawBytes, rawElementBytes, loadedDType, swapByteOrder, type RawDType } from './raw-bytes.js';
-export { readExactly } from './read-at.js';
+export { readExactly, openForReading } from './read-at.js';
 export { SAFETENSORS_DTYPES, type SafetensorsDType } from './safetensors-header.js';
 export { writeFileAtomic, writeTextFileAtomic } from './atomic.js';
 export { saveOptimizerState, loadOptimizerState, type OptimizerState, OPTIMIZER_FORMAT } from './optimizer-state.js';

@@ -1,6 +1,6 @@
 /** Reading and writing the Hugging Face safetensors format (header JSON + raw little-endian data). */
-import { closeSync, fstatSync, openSync } from 'node:fs';
-import { readExactly } from './read-at.js';
+import { closeSync, fstatSync } from 'node:fs';
+import { openForReading, readExactly } from './read-at.js';
 import { endianness } from 'node:os';
 import { Tensor } from './tensor.js';
 import { type RawDType, tensorFromRawBytes } from './raw-bytes.js';
@@ -123,12 +123,7 @@ export interface SafetensorsReader {
  */
 export function openSafetensors(path: string): SafetensorsReader {
   const label = `safetensors file '${path}'`;
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (error) {
-    throw new Error(`cannot read ${label}: ${(error as Error).message}`, { cause: error });
-  }
+  const fd = openForReading(path, label);
   let header: ParsedHeader;
   try {
     const fileSize = fstatSync(fd).size;
