@@ -68,15 +68,18 @@ export class TorchFile implements WeightSource {
     const record = this.find(name);
     const key = record.storage.key;
     const storage = this.cache.get(key) ?? this.readStorage(record.storage);
-    const view = op('aten::as_strided', '', [storage.handle, record.size, record.stride, record.offset]);
     const waiting = this.pending.get(key);
     waiting?.delete(name);
-    if (waiting !== undefined && waiting.size > 0) this.cache.set(key, storage);
-    else {
-      this.cache.delete(key);
-      storage.dispose();
+    const keepStorage = waiting !== undefined && waiting.size > 0;
+    try {
+      return op('aten::as_strided', '', [storage.handle, record.size, record.stride, record.offset]);
+    } finally {
+      if (keepStorage) this.cache.set(key, storage);
+      else {
+        this.cache.delete(key);
+        storage.dispose();
+      }
     }
-    return view;
   }
 
   private readStorage(ref: StorageRef): Tensor {
