@@ -127,7 +127,9 @@ export async function openTorchFile(path: string, options: TorchFileOptions = {}
     } else throw new Error(`${label} is not a torch.save file: it starts with bytes ${hex(head) || '(none: the file is empty)'} (expected a zip archive or a pickle)`);
   } catch (error) {
     closeFd();
-    throw error;
+    // NOTE: file-system errors (a directory, an I/O error) come without the file's name.
+    const message = (error as Error).message;
+    throw message.includes(label) ? error : new Error(`cannot read ${label}: ${message}`, { cause: error });
   }
   try {
     const found = findStateDict(container.pickle.value, label);

@@ -90,6 +90,7 @@ test('broken files are one clear error each, never a crash, and leak nothing', {
     ];
     for (const [name, pattern] of generated) assert.match((await openError(fixtures.path(name))).message, pattern, name);
     assert.match((await openError(join(dir, 'absent.pth'))).message, /cannot read PyTorch file '.*absent\.pth': ENOENT/);
+    assert.match((await openError(dir)).message, /cannot read PyTorch file '.*': EISDIR/);
   } finally {
     cleanup();
   }
