@@ -177,8 +177,14 @@ export function torchFixtures(): TorchFixtures {
       rmSync(staging, { recursive: true, force: true });
       throw new Error(`generating torch fixtures failed: ${(error as { stderr?: Buffer }).stderr?.toString() ?? String(error)}`);
     }
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(staging, dir);
+    // NOTE: complete folders only ever appear by rename, so a parallel run that got there first
+    // leaves a usable folder: keep it and drop this one.
+    try {
+      renameSync(staging, dir);
+    } catch (error) {
+      rmSync(staging, { recursive: true, force: true });
+      if (!existsSync(join(dir, 'checksums.json'))) throw error;
+    }
   }
   cached = {
     dir,
