@@ -3,6 +3,7 @@ import type { CommandSpec } from './args.js';
 import { datasetsSpec, runDatasets } from './datasets.js';
 import { evaluateSpec, runEvaluate } from './evaluate.js';
 import { exportSpec, runExport } from './export.js';
+import { importSpec, runImport } from './import.js';
 import { infoSpec, runInfo } from './info.js';
 import { lrFindSpec, runLrFind } from './lr-find.js';
 import { predictSpec, runPredict } from './predict.js';
@@ -27,4 +28,5 @@ export const commands: Record<string, Command> = {
   serve: { spec: serveSpec, run: runServe },
   show: { spec: showSpec, run: runShow },
   info: { spec: infoSpec, run: runInfo },
+  import: { spec: importSpec, run: runImport },
 };
