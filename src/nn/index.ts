@@ -8,6 +8,7 @@ export { Dropout } from './dropout.js';
 export { ReLU, LeakyReLU, Sigmoid, Tanh, Softmax } from './activation.js';
 export { Sequential, Flatten } from './sequential.js';
 export { summarize, type Summary, type SummaryRow } from './summary.js';
+export { withForwardHooks, withForwardHook, findModule, type ForwardHook } from './hooks.js';
 export * from './losses.js';
 export * as init from './init.js';
 export { functional } from '../tensor/index.js';
