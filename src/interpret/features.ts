@@ -64,7 +64,7 @@ export function activations(model: Module, x: Tensor, layer: string): Tensor {
 
 /** A layer's activation maps for one image [1, C, H, W] as a grid of coloured channels (the first `max`, default 32). */
 export function activationsPicture(model: Module, x: Tensor, layer: string, options: { max?: number; cols?: number; cellSize?: number; colormap?: string } = {}): Promise<Buffer> {
-  const maps = activations(model, x.rank === 3 ? x.unsqueeze(0) : x.slice(0, 0, 1), layer);
+  const maps = tidy(() => activations(model, x.rank === 3 ? x.unsqueeze(0) : x.slice(0, 0, 1), layer));
   try {
     if (maps.rank !== 4) throw new Error(`activationsPicture: layer '${layer}' gives [${maps.shape.join(', ')}], not spatial maps [N, C, H, W]`);
     const [, channels, h, w] = maps.shape;

@@ -206,7 +206,7 @@ export class Interpretation {
   }
 
   /** The items at `indices` (positions in the source's order) as one batch, fetched again from the source. */
-  fetch(indices: readonly number[]): Promise<Batch> {
+  async fetch(indices: readonly number[]): Promise<Batch> {
     for (const i of indices) if (!Number.isInteger(i) || i < 0 || i >= this.length) throw new Error(`Interpretation.fetch: index ${i} out of range for ${this.length} items`);
     return fetchItems(this.source, indices);
   }
