@@ -6,6 +6,10 @@ import { infoSpec, runInfo } from './info.js';
 import { lrFindSpec, runLrFind } from './lr-find.js';
 import { runShow, showSpec } from './show.js';
 import { runTrain, trainSpec } from './train.js';
+import { interpretSpec, runInterpret } from './interpret.js';
+import { gradcamSpec, runGradcam } from './gradcam.js';
+import { reportSpec, runReport } from './report.js';
+import { dashboardSpec, runDashboard } from './dashboard.js';
 
 /** A subcommand: its spec (for help) and its runner. */
 export interface Command {
@@ -21,4 +25,8 @@ export const commands: Record<string, Command> = {
   datasets: { spec: datasetsSpec, run: runDatasets },
   show: { spec: showSpec, run: runShow },
   info: { spec: infoSpec, run: runInfo },
+  interpret: { spec: interpretSpec, run: runInterpret },
+  gradcam: { spec: gradcamSpec, run: runGradcam },
+  report: { spec: reportSpec, run: runReport },
+  dashboard: { spec: dashboardSpec, run: runDashboard },
 };
