@@ -311,6 +311,8 @@ export interface StreamingLineChart {
   dashes?: Record<string, number[]>;
   /** Draw dots at the points. */
   dots?: boolean;
+  /** The x values are whole numbers (epochs): integer ticks. */
+  integerX?: boolean;
   width?: number;
   height?: number;
 }
@@ -326,11 +328,16 @@ export function streamingLineSpec(options: StreamingLineChart): VegaLiteSpec {
     axis: { title: axis.label, ...(axis.log ? { labelExpr: LOG_LABEL_EXPR } : {}) },
   });
   const x = axisOf(options.x); const y = axisOf(options.y);
+  // NOTE: '~g' keeps labels short whatever the range (0.726, 1e-5); epochs get whole-number ticks.
+  if (!options.y.log) y.axis.format = '~g';
+  x.axis.format = options.integerX ? 'd' : '~g';
+  if (options.integerX) x.axis.tickMinStep = 1;
   const dashes = options.dashes ?? {};
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: options.title, width: options.width ?? 'container', height: options.height ?? 260,
-    autosize: { type: 'fit', contains: 'padding' },
+    // NOTE: extra room on the left: in the browser Vega's fit measured long y labels (0.85) a few pixels short.
+    autosize: { type: 'fit', contains: 'padding' }, padding: { left: 22, right: 10, top: 10, bottom: 10 },
     config: { ...THEME, title: { ...(THEME.title as object), fontSize: 15 } },
     data: { name: options.data },
     mark: { type: 'line', clip: true, ...(options.dots ? { point: { filled: true, size: 35 } } : {}) },

@@ -11,8 +11,8 @@ async function makeCharts() {
   return {
     loss: await chart('chart-loss', { title: '', x: { label: 'Iteration' }, y: { label: 'Loss' }, data: 'rows', series: ['batch loss', 'smoothed'], colors: [PALETTE[0] + '66', PALETTE[0]] }),
     lr: await chart('chart-lr', { title: '', x: { label: 'Iteration' }, y: { label: 'Learning rate' }, data: 'rows', series: ['learning rate'] }),
-    epochs: await chart('chart-epochs', { title: '', x: { label: 'Epoch' }, y: { label: 'Loss' }, data: 'rows', series: ['train loss', 'valid loss'], dots: true }),
-    accuracy: await chart('chart-accuracy', { title: '', x: { label: 'Epoch' }, y: { label: 'Accuracy' }, data: 'rows', series: ['valid accuracy'], colors: [PALETTE[2]], dots: true }),
+    epochs: await chart('chart-epochs', { title: '', x: { label: 'Epoch' }, y: { label: 'Loss' }, data: 'rows', series: ['train loss', 'valid loss'], dots: true, integerX: true }),
+    accuracy: await chart('chart-accuracy', { title: '', x: { label: 'Epoch' }, y: { label: 'Accuracy' }, data: 'rows', series: ['valid accuracy'], colors: [PALETTE[2]], dots: true, integerX: true }),
   };
 }
 

@@ -11,7 +11,7 @@ function smoothed(losses) {
 
 async function overlay(id, label, xLabel, runs, rowsOf, options = {}) {
   const names = runs.map((r) => r.name);
-  const view = await mountChart($(id), streamingLineSpec({ title: '', width: widthOf($(id)), height: 240, x: { label: xLabel }, y: { label, log: options.log }, data: 'rows', series: names, dots: options.dots }));
+  const view = await mountChart($(id), streamingLineSpec({ title: '', width: widthOf($(id)), height: 240, x: { label: xLabel }, y: { label, log: options.log }, data: 'rows', series: names, dots: options.dots, integerX: options.dots }));
   await setRows(view, 'rows', runs.flatMap((run) => rowsOf(run).filter((r) => Number.isFinite(r.y) && (!options.log || r.y > 0)).map((r) => ({ ...r, series: run.name }))));
 }
 
