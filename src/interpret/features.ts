@@ -53,7 +53,8 @@ export function activations(model: Module, x: Tensor, layer: string): Tensor {
   try {
     return noGrad(() => tidy(() => {
       let captured: Tensor | undefined;
-      withForwardHook(module, (output) => { captured = output; }, () => model.forward(x));
+      // NOTE: the model gets a view back, so a graph model freeing step outputs cannot free the captured maps.
+      withForwardHook(module, (output) => { captured = output; return output.view(output.shape); }, () => model.forward(x));
       if (!captured) throw new Error(`activations: layer '${layer}' is not used when the model runs`);
       return captured;
     }));

@@ -76,10 +76,12 @@ export function gradCam(model: Module, x: Tensor, options: GradCamOptions = {}):
     return tidy(() => enableGrad(() => {
       let activation: Tensor | undefined;
       const scores = withForwardHooks([target, ...skip], (module, output, inputs) => {
-        if (module !== target) return inputs[0];
+        // NOTE: the hooks hand back fresh views, never a tensor they keep or one the caller owns: a graph model
+        // frees each step's output after its last use, which must not free the captured activation.
+        if (module !== target) return inputs[0].view(inputs[0].shape);
         // NOTE: the activation is cut from the graph and made a leaf, so backward stops there and fills its .grad.
         activation = output.detach().setRequiresGrad(true);
-        return activation;
+        return activation.view(activation.shape);
       }, () => model.forward(x));
       if (!activation) throw new Error(`gradCam: layer '${layer}' produced no output`);
       if (scores.rank !== 2) throw new Error(`gradCam: the model must output class scores [N, classes], got [${scores.shape.join(', ')}]`);

@@ -127,3 +127,31 @@ test('gradCam picks the class score before a final Softmax; default layers of mn
   dispose([x, image, a.heatmap, a.cam, b.heatmap, b.cam]);
   cnn.dispose(); mlp.dispose(); resnet.dispose();
 });
+
+test('gradCam on a graph model (functional API): layers by name, same heatmaps as the Sequential with the same weights', async () => {
+  const nn = await import('../../src/nn/index.js');
+  const seq = smallCnn(9);
+  const x = tidy(() => randn([2, 1, 16, 16]));
+  const children = seq.namedChildren().map(([, m]) => m);
+  const input = nn.input([1, 16, 16]);
+  let h = children[0].named('conv1').apply(input);
+  h = children[1].named('relu1').apply(h);
+  h = children[2].named('pool').apply(h);
+  h = children[3].named('conv2').apply(h);
+  h = children[4].named('relu2').apply(h);
+  h = children[5].named('gap').apply(h);
+  h = children[6].named('flatten').apply(h);
+  const graph = new nn.GraphModel({ inputs: input, outputs: children[7].named('head').apply(h) });
+  const fromGraph = gradCam(graph, x, { classIndex: 1 });
+  const fromSeq = gradCam(seq, x, { classIndex: 1 });
+  try {
+    assert.equal(fromGraph.layer, 'relu2', 'the default layer, by its graph name');
+    assertClose(fromGraph.heatmap, fromSeq.heatmap, { label: 'graph vs sequential heatmap' });
+    const named = gradCam(graph, x, { layer: 'conv2', classIndex: 1 });
+    assert.equal(named.layer, 'conv2');
+    dispose([named.heatmap, named.cam]);
+  } finally {
+    dispose([x, fromGraph.heatmap, fromGraph.cam, fromSeq.heatmap, fromSeq.cam]);
+    seq.dispose();
+  }
+});
