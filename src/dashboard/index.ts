@@ -2,4 +2,4 @@
 export { Dashboard, type DashboardOptions } from './callback.js';
 export { PageServer, type PageServerOptions, type ApiRoute, DEFAULT_DASHBOARD_PORT } from './server.js';
 export { listRuns, runsServer, readRunMetrics, type RunSummary, type RunInfo, type RunMetrics } from './runs.js';
-export { escapeHtml, safeRelativePath, contentSecurityPolicy, SseClient, packageRoot } from './http.js';
+export { safeRelativePath, contentSecurityPolicy, SseClient, packageRoot } from './http.js';
