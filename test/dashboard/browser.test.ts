@@ -77,7 +77,8 @@ test('dashboard, stop and resume, runs page and report in a real browser', { ski
     page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(url);
+    // NOTE: the server answers between training batches; on a loaded machine the page takes a while.
+    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 180000 });
     const count = async () => Number(await page.textContent('#batch-count'));
     const first = await until('batch points', async () => { const n = await count(); return n > 0 ? n : undefined; });
     await until('more batch points arriving while training runs', async () => (await count()) > first);
@@ -141,7 +142,7 @@ test('dashboard, stop and resume, runs page and report in a real browser', { ski
     const runs = kestrel(['dashboard', root, '--port', '0']);
     const runsUrl = await until('the runs page URL', () => /at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(runs.output())?.[1]);
     const runsPage = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await runsPage.goto(runsUrl);
+    await runsPage.goto(runsUrl, { waitUntil: 'domcontentloaded', timeout: 180000 });
     await until('both runs', () => runsPage.evaluate(() => (globalThis as unknown as { __kestrelRuns?: number }).__kestrelRuns === 2));
     assert.deepEqual(await runsPage.locator('#runs tbody tr').evaluateAll((rows) => rows.map((r) => (r as unknown as { dataset: { run: string } }).dataset.run)), ['run1', 'run2']);
     assert.equal(await runsPage.locator('#chart-valid svg').count(), 1);

@@ -41,6 +41,7 @@ test('dashboard server: loopback by default, GET/HEAD only, traversal refused, s
     assert.equal(head.body, '');
     assert.equal((await raw(port, 'GET', '/lib/vega.min.js')).status, 200);
     assert.equal((await raw(port, 'GET', '/lib/vega-util/index.js')).status, 200);
+    assert.match((await raw(port, 'GET', '/lib/vega-util.js')).body, /DisallowedObjectProperties/);
     for (const path of ['/static/../package.json', '/static/%2e%2e/%2e%2e/package.json', '/static/..%2f..%2fpackage.json', '/lib/vega-util/../../../package.json',
       '/lib/vega-util/%2e%2e/%2e%2e/%2e%2e/package.json', '/static/%252e%252e/%252e%252e/package.json', '/static/..\\..\\package.json', '/..', '/static/']) {
       const answer = await raw(port, 'GET', path);
