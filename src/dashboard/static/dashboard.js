@@ -59,7 +59,9 @@ async function showConfusion(confusion) {
   if (!confusion) return;
   const element = $('confusion');
   element.replaceChildren();
-  await mountChart(element, confusionMatrixSpec({ classes: confusion.classes, counts: confusion.counts, title: ' ' }));
+  // NOTE: cells sized so the matrix and its labels fit the section's width.
+  const cell = Math.max(16, Math.min(44, Math.floor((widthOf(element) - 190) / Math.max(1, confusion.classes.length))));
+  await mountChart(element, confusionMatrixSpec({ classes: confusion.classes, counts: confusion.counts, title: ' ', cell }));
   const body = $('per-class').tBodies[0];
   body.replaceChildren();
   const predicted = confusion.counts[0].map((_, c) => confusion.counts.reduce((s, row) => s + row[c], 0));
