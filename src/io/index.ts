@@ -13,3 +13,6 @@ export { type ModelInfo, type ModelManifest, MODEL_FORMAT, MODEL_FORMAT_VERSION 
 export { defaultArchitectures, inputOption, type ArchitectureFactory, type ArchitectureRegistry } from './architectures.js';
 /** Optimizer state as safetensors + JSON meta. */
 export { saveOptimizerState, loadOptimizerState, type OptimizerState, OPTIMIZER_FORMAT } from '../tensor/index.js';
+/** TF.js layers models (Keras) imported as graph models; the rest of the importer under `tfjs`. */
+export { loadTfjsModel, kerasArchitectureOf, KERAS_ARCHITECTURE, type LoadTfjsOptions, type TfjsModel } from './tfjs/index.js';
+export * as tfjs from './tfjs/index.js';

@@ -12,6 +12,8 @@ export interface KerasGraphOptions {
    * when the Keras input leaves height or width open, and overrides the Keras one otherwise.
    */
   inputShape?: number[];
+  /** Height and width for image inputs that leave them open (when no inputShape is given). */
+  openSize?: number;
   /**
    * Drop a softmax at the model's outputs so the model returns logits, like every Kestrel
    * classifier (losses and predict apply softmax themselves). Default true.
@@ -45,7 +47,7 @@ function kestrelShape(keras: (number | null)[]): (number | null)[] {
   return keras.length === 3 ? [keras[2], keras[0], keras[1]] : keras;
 }
 
-function inputShapeOf(layer: KerasLayerSpec, override: number[] | undefined): number[] {
+function inputShapeOf(layer: KerasLayerSpec, override: number[] | undefined, openSize: number | undefined): number[] {
   const c = layer.config;
   const batchShape = c.batch_input_shape ?? c.batch_shape;
   if (!Array.isArray(batchShape) || batchShape.length < 2 || !batchShape.slice(1).every((d) => d === null || (Number.isSafeInteger(d) && d > 0))) {
@@ -58,6 +60,7 @@ function inputShapeOf(layer: KerasLayerSpec, override: number[] | undefined): nu
     if (!fits) throw new Error(`inputShape [${override.join(', ')}] does not fit input '${layer.name}' of shape [${shape.map(String).join(', ')}] (Kestrel order, channels first)`);
     return override;
   }
+  if (openSize !== undefined && shape.length === 3 && shape[0] !== null) return shape.map((d) => d ?? openSize) as number[];
   if (shape.some((d) => d === null)) {
     throw new Error(`input '${layer.name}' has open sizes [${shape.map(String).join(', ')}] (channels first): give inputShape, e.g. [3, 224, 224]`);
   }
@@ -97,7 +100,7 @@ function buildLayers(spec: KerasModelSpec, options: KerasGraphOptions, built: Ma
   const droppedSoftmax: string[] = [];
   const inputShapes = new Map<string, number[]>();
   for (const layer of inputLayers) {
-    const shape = inputShapeOf(layer, options.inputShape);
+    const shape = inputShapeOf(layer, options.inputShape, options.openSize);
     inputShapes.set(layer.name, shape);
     outputs.set(layer.name, [nn.input(shape, { name: layer.name })]);
   }
