@@ -2,9 +2,10 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { KerasConv2d, SeparableConv2d, loadTfjsModel } from '../../src/io/tfjs/index.js';
+import type * as tfTypes from '@tensorflow/tfjs';
 import { type Tensor, memory, noGrad, tensor, tidy } from '../../src/tensor/index.js';
 import { maxAbsDiff, nhwcToNchw, quantizeModel, tfjs, tfjsLoad, tfjsPredict, tfjsSave } from './tfjs-helpers.js';
-import { branchyModel, sequentialModel } from './tfjs-models.js';
+import { branchyModel, sequentialModel, sharedModel } from './tfjs-models.js';
 import { tempDir } from './util.js';
 
 const TOLERANCE = 1e-5;
@@ -106,6 +107,32 @@ test('a Sequential model saved by TF.js (rescaling, dilated and even-kernel same
       assert.deepEqual(loaded.droppedSoftmax, ['sm']);
       assert.deepEqual((loaded.model.layer('even') as KerasConv2d).prePads, [0, 1, 1, 1]);
       assertClose(kestrelOutputs(loaded.model, nchw, shape, [0]), expected, 'sequential');
+    } finally {
+      loaded.model.dispose();
+    }
+  } finally {
+    cleanup();
+  }
+});
+
+test('a layer shared by two inputs is one module called twice, and the two-input model matches TF.js', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const tfModel = await sharedModel();
+    const path = await tfjsSave(tfModel, dir);
+    const tf = await tfjs();
+    const shape = [2, 9, 9, 2];
+    const left = (await tf.randomUniform(shape, -1, 1, 'float32', 11).data()) as Float32Array;
+    const right = (await tf.randomUniform(shape, -1, 1, 'float32', 12).data()) as Float32Array;
+    const y = tfModel.predict([tf.tensor(left, shape), tf.tensor(right, shape)]) as tfTypes.Tensor;
+    const expected = (await y.data()) as Float32Array;
+    const loaded = loadTfjsModel(path);
+    try {
+      assert.deepEqual(loaded.inputShapes, [[2, 9, 9], [2, 9, 9]]);
+      assert.equal(loaded.model.steps.filter((s) => s.name === 'shared').length, 2);
+      assert.deepEqual([...loaded.model.stateDict().keys()].filter((k) => k.startsWith('shared.')), ['shared.weight', 'shared.bias']);
+      const got = tidy(() => noGrad(() => loaded.model.forwardAll([left, right].map((x) => tensor(nhwcToNchw(x, shape), [2, 2, 9, 9])))[0].toArray() as Float32Array));
+      assert.ok(maxAbsDiff(got, expected) < TOLERANCE);
     } finally {
       loaded.model.dispose();
     }

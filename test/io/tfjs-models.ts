@@ -75,3 +75,22 @@ export async function sequentialModel(): Promise<tfTypes.LayersModel> {
   await randomizeWeights(model, 2);
   return model;
 }
+
+/**
+ * Two image inputs sharing one Conv2D (called on each: two nodes of one layer), with Concatenate and Multiply
+ * of their features and a Dense head; the shared layer's weights are stored once.
+ */
+export async function sharedModel(): Promise<tfTypes.LayersModel> {
+  const tf = await tfjs();
+  const L = tf.layers;
+  const left = tf.input({ shape: [9, 9, 2], name: 'left' });
+  const right = tf.input({ shape: [9, 9, 2], name: 'right' });
+  const shared = L.conv2d({ filters: 5, kernelSize: 3, strides: 2, padding: 'same', activation: 'tanh', name: 'shared' });
+  const a = shared.apply(left) as SymbolicTensor;
+  const b = shared.apply(right) as SymbolicTensor;
+  const merged = L.concatenate({ axis: -1, name: 'both' }).apply([a, L.multiply({ name: 'prod' }).apply([a, b]) as SymbolicTensor]) as SymbolicTensor;
+  const out = L.dense({ units: 3, name: 'head' }).apply(L.globalMaxPooling2d({ name: 'gmp' }).apply(merged) as SymbolicTensor) as SymbolicTensor;
+  const model = tf.model({ inputs: [left, right], outputs: out, name: 'shared' });
+  await randomizeWeights(model, 4);
+  return model;
+}

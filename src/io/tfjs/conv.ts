@@ -21,6 +21,9 @@ export function samePadding(size: number | null, kernel: number, stride: number,
   return [Math.floor(total / 2), total - Math.floor(total / 2)];
 }
 
+/** A pair with equal halves as one number (so Conv2d's description reads `stride=2`, not `stride=2,2`). */
+const compact = ([a, b]: [number, number]): number | [number, number] => (a === b ? a : [a, b]);
+
 /** Options of KerasConv2d. */
 export interface KerasConv2dOptions {
   stride?: [number, number];
@@ -48,8 +51,8 @@ export class KerasConv2d extends Conv2d {
     const [left, right, top, bottom] = options.pads ?? [0, 0, 0, 0];
     const symmetric = left === right && top === bottom;
     super(inChannels, outChannels, kernelSize, {
-      stride: options.stride ?? 1, dilation: options.dilation ?? 1, groups: options.groups ?? 1, bias: options.bias ?? true,
-      padding: symmetric ? [top, left] : 0,
+      stride: compact(options.stride ?? [1, 1]), dilation: compact(options.dilation ?? [1, 1]), groups: options.groups ?? 1, bias: options.bias ?? true,
+      padding: symmetric ? compact([top, left]) : 0,
     });
     // NOTE: PyTorch's convolution pads symmetrically only; TF's 'same' with an even total padding
     // (e.g. stride 2 on an even size) puts the extra row and column at the bottom and right.
