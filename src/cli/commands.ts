@@ -2,6 +2,7 @@
 import type { CommandSpec } from './args.js';
 import { datasetsSpec, runDatasets } from './datasets.js';
 import { evaluateSpec, runEvaluate } from './evaluate.js';
+import { importSpec, runImport } from './import.js';
 import { infoSpec, runInfo } from './info.js';
 import { lrFindSpec, runLrFind } from './lr-find.js';
 import { runShow, showSpec } from './show.js';
@@ -21,4 +22,5 @@ export const commands: Record<string, Command> = {
   datasets: { spec: datasetsSpec, run: runDatasets },
   show: { spec: showSpec, run: runShow },
   info: { spec: infoSpec, run: runInfo },
+  import: { spec: importSpec, run: runImport },
 };
