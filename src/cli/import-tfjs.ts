@@ -1,36 +1,8 @@
-/**
- * The TF.js entry of `kestrel import`: a TF.js layers model (model.json + shards, or the folder
- * holding them) as a Kestrel model bundle. Shaped like the importer table's entries
- * ({name, files, matches, load}) so it can be listed there as it is.
- */
+/** The TF.js entry of `kestrel import`: a TF.js layers model (model.json + shards, or the folder holding them). */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { KERAS_ARCHITECTURE, kerasArchitectureOf, loadTfjsModel } from '../io/index.js';
-import type { Module } from '../nn/index.js';
-
-/** What the user asked of an import (the fields the TF.js importer reads). */
-export interface TfjsImportRequest {
-  /** model.json, or a directory holding it. */
-  path: string;
-  /** --arch: must be absent or 'keras' (the topology is in model.json). */
-  arch?: string;
-  /** --size: the image side, used only when the model leaves height and width open. */
-  size: number;
-  /** Number of names given with --classes (checked by the caller against numClasses). */
-  numClasses?: number;
-}
-
-/** An imported TF.js model, weights loaded. */
-export interface TfjsImported {
-  model: Module;
-  architecture: { name: string; options: Record<string, unknown> };
-  numClasses: number;
-  inChannels: number;
-  /** The input [channels, height, width]: the model's own when fixed (it wins over --size). */
-  inputShape: [number, number, number];
-  head: string;
-  description: string;
-}
+import type { ImportRequest, ImportedModel, Importer } from './importers.js';
 
 /** The model.json a path names (the file itself, or model.json inside a directory). */
 export function tfjsModelJson(path: string): string {
@@ -38,7 +10,7 @@ export function tfjsModelJson(path: string): string {
 }
 
 /** Loads a TF.js layers model for `kestrel import`; a model that is not a one-output image classifier is refused. */
-export async function importTfjs(request: TfjsImportRequest): Promise<TfjsImported> {
+export async function importTfjs(request: ImportRequest): Promise<ImportedModel & { inputShape: [number, number, number] }> {
   if (request.arch !== undefined && request.arch !== KERAS_ARCHITECTURE) {
     throw new Error(`--arch ${request.arch} does not apply to TF.js models: their architecture is the Keras topology in model.json`);
   }
@@ -73,7 +45,7 @@ export async function importTfjs(request: TfjsImportRequest): Promise<TfjsImport
 }
 
 /** The TF.js row of the importer table. */
-export const tfjsImporter = {
+export const tfjsImporter: Importer = {
   name: 'TF.js',
   files: 'model.json or its folder (TF.js layers model with its weight shards)',
   /** model.json files (by name) and folders that hold one. */

@@ -1,12 +1,15 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { importTfjs, tfjsImporter } from '../../src/cli/import-tfjs.js';
-import { loadModel, saveModel } from '../../src/io/index.js';
+import { importerFor } from '../../src/cli/importers.js';
+import { loadModel, loadTfjsModel, readModelManifest, saveModel } from '../../src/io/index.js';
 import { memory, noGrad, tensor, tidy } from '../../src/tensor/index.js';
-import { maxAbsDiff, nhwcToNchw, tfjs, tfjsPredict, tfjsSave } from '../io/tfjs-helpers.js';
+import { NSFWJS_CLASSES, maxAbsDiff, nhwcToNchw, nsfwjsModelJson, tfjs, tfjsPredict, tfjsSave } from '../io/tfjs-helpers.js';
 import { randomizeWeights } from '../io/tfjs-models.js';
 import { tempDir } from '../io/util.js';
 
@@ -31,8 +34,11 @@ test('the TF.js importer takes model.json or its folder, and the bundle it makes
   try {
     const tfModel = await classifier([20, 20, 3]);
     const path = await saved(tfModel, join(dir, 'tfjs'));
-    assert.ok(tfjsImporter.matches(path) && tfjsImporter.matches(join(dir, 'tfjs')));
-    assert.ok(!tfjsImporter.matches(join(dir, 'weights.pth')) && !tfjsImporter.matches(dir));
+    assert.equal(importerFor(path), tfjsImporter);
+    assert.equal(importerFor(join(dir, 'tfjs')), tfjsImporter, 'a folder holding model.json');
+    writeFileSync(join(dir, 'weights.pth'), 'PK');
+    assert.notEqual(importerFor(join(dir, 'weights.pth')), tfjsImporter);
+    assert.throws(() => importerFor(dir), /unknown file type/);
     const before = memory().liveTensors;
     // NOTE: the model's own 20 px input wins over --size.
     const imported = await importTfjs({ path: join(dir, 'tfjs'), size: 224 });
@@ -81,6 +87,50 @@ test('open input sizes take --size; --arch, several outputs and non-classifiers 
     assert.equal(memory().liveTensors, before, 'refused imports leave no tensors behind');
     writeFileSync(join(dir, 'bad.json'), '{');
     await assert.rejects(importTfjs({ path: join(dir, 'bad.json'), size: 8 }), /bad\.json' is not valid JSON/);
+  } finally {
+    cleanup();
+  }
+});
+
+const BIN = fileURLToPath(new URL('../../../bin/kestrel.js', import.meta.url));
+const kestrel = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 600000 });
+
+test("kestrel import of nsfwjs's model.json writes a keras bundle with nsfwjs's classes, unit normalisation and the TF.js weights", async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const out = join(dir, 'nsfwjs');
+    const run = kestrel('import', nsfwjsModelJson(), '--classes', NSFWJS_CLASSES.join(','), '--normalize', 'unit', '--out', out);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /imported TF\.js layers model .*: keras, 5 classes, 2,585,349 parameters, input 3x224x224/);
+    const manifest = readModelManifest(out);
+    assert.deepEqual(manifest.classes, NSFWJS_CLASSES);
+    assert.deepEqual(manifest.inputShape, [3, 224, 224]);
+    assert.equal(manifest.normalize, null, 'unit: pixels / 255, as nsfwjs feeds them');
+    const { model } = loadModel(out);
+    const direct = loadTfjsModel(nsfwjsModelJson());
+    try {
+      for (const [name, t] of direct.model.stateDict()) assert.deepEqual(model.stateDict().get(name)!.toArray(), t.toArray(), name);
+    } finally {
+      model.dispose();
+      direct.model.dispose();
+    }
+  } finally {
+    cleanup();
+  }
+});
+
+test('kestrel import refuses a TF.js model with a missing shard, or the wrong number of class names: non-zero exit, nothing written', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const src = await saved(await classifier([12, 12, 3]), join(dir, 'tfjs'));
+    const wrongCount = kestrel('import', src, '--classes', 'a,b', '--out', join(dir, 'out1'));
+    assert.notEqual(wrongCount.status, 0);
+    assert.match(wrongCount.stderr, /2 class names given but the output layer 'probs' of TF\.js model .* has 4 rows/);
+    rmSync(join(dir, 'tfjs', 'group1-shard1of1.bin'));
+    const missing = kestrel('import', join(dir, 'tfjs'), '--out', join(dir, 'out2'));
+    assert.notEqual(missing.status, 0);
+    assert.match(missing.stderr, /weight shard 'group1-shard1of1\.bin' is missing/);
+    assert.ok(!existsSync(join(dir, 'out1')) && !existsSync(join(dir, 'out2')), 'nothing written');
   } finally {
     cleanup();
   }
