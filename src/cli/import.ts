@@ -9,7 +9,7 @@ import { importerFor, importers } from './importers.js';
 /** The command's options. */
 export const importSpec: CommandSpec = {
   name: 'import',
-  summary: 'turn a pretrained weights file (.pth, .safetensors) or URL into a Kestrel model bundle',
+  summary: 'turn a pretrained weights file (.pth, .safetensors, TF.js model.json) or URL into a Kestrel model bundle',
   positionals: [{ name: 'file', description: `weights to import: ${importers.map((i) => i.files).join('; ')}; or an http(s) URL (downloaded into the cache, SHA-256 checked)` }],
   options: {
     out: { type: 'string', description: 'output directory for model.json + model.safetensors (required)' },
