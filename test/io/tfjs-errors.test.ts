@@ -66,6 +66,26 @@ test('the unedited small model loads (the cases below each break one thing)', as
   loaded.model.dispose();
 });
 
+test("Keras names with '.' (as Keras Applications name models) load, with '_' in Kestrel's names", async () => {
+  const path = await editJson((json) => {
+    json.modelTopology.config.name = 'mobilenetv2_1.00_224';
+    const rename = (name: string) => (name === 'c1' ? 'conv.1' : name);
+    for (const layer of json.modelTopology.config.layers) {
+      layer.name = rename(layer.name);
+      layer.config.name = rename(layer.config.name);
+      for (const call of layer.inbound_nodes) for (const ref of call) ref[0] = rename(ref[0]);
+    }
+    for (const w of json.weightsManifest[0].weights) w.name = w.name.replace(/^c1\//, 'conv.1/');
+  });
+  const loaded = loadTfjsModel(path);
+  try {
+    assert.equal(loaded.model.name, 'mobilenetv2_1_00_224');
+    assert.deepEqual([...loaded.model.stateDict().keys()].slice(0, 2), ['conv_1.weight', 'conv_1.bias']);
+  } finally {
+    loaded.model.dispose();
+  }
+});
+
 test('a missing shard is one error naming the shard file', async () => {
   assertRefused(await editFiles((dir) => rmSync(join(dir, 'group1-shard1of1.bin'))), /weight shard 'group1-shard1of1\.bin' is missing/);
 });

@@ -23,7 +23,10 @@ export interface KerasGraphOptions {
 
 /** A built layer: its Keras class and weight bindings (InputLayers have none). */
 export interface KerasGraphLayer {
+  /** The layer's name in Kestrel (the Keras name, '.' replaced by '_'). */
   name: string;
+  /** The layer's name in the Keras file (weights are named after it). */
+  kerasName: string;
   className: string;
   module: Module;
   weights: WeightBinding[];
@@ -41,6 +44,14 @@ export interface KerasGraph {
 }
 
 const describe = (layer: KerasLayerSpec): string => `layer '${layer.name}' (${layer.className})`;
+
+/**
+ * Kestrel's name for a Keras name. NOTE: '.' separates state-dict keys, so it cannot be part of a
+ * layer name; Keras allows it (Keras Applications name models 'mobilenetv2_1.00_224').
+ */
+export function kestrelName(kerasName: string): string {
+  return kerasName.replaceAll('.', '_');
+}
 
 /** Keras's per-sample shape (channels last) to Kestrel's (channels first for images). */
 function kestrelShape(keras: (number | null)[]): (number | null)[] {
@@ -102,7 +113,7 @@ function buildLayers(spec: KerasModelSpec, options: KerasGraphOptions, built: Ma
   for (const layer of inputLayers) {
     const shape = inputShapeOf(layer, options.inputShape, options.openSize);
     inputShapes.set(layer.name, shape);
-    outputs.set(layer.name, [nn.input(shape, { name: layer.name })]);
+    outputs.set(layer.name, [nn.input(shape, { name: kestrelName(layer.name) })]);
   }
   const resolve = (ref: TensorRef): nn.SymbolicTensor | undefined => {
     if (ref.tensor !== 0) throw new Error(`input ${JSON.stringify([ref.layer, ref.node, ref.tensor])}: layers have one output`);
@@ -133,8 +144,9 @@ function buildLayers(spec: KerasModelSpec, options: KerasGraphOptions, built: Ma
           } catch (error) {
             throw new Error(`${describe(layer)}: ${(error as Error).message}`, { cause: error });
           }
-          if (ctx.droppedSoftmax) droppedSoftmax.push(layer.name);
-          entry = { name: layer.name, className: layer.className, module: made.module.named(layer.name), weights: made.weights };
+          const name = kestrelName(layer.name);
+          if (ctx.droppedSoftmax) droppedSoftmax.push(name);
+          entry = { name, kerasName: layer.name, className: layer.className, module: made.module.named(name), weights: made.weights };
           built.set(layer.name, entry);
         }
         const out = entry.module.apply(symbolic);
@@ -155,7 +167,7 @@ function buildLayers(spec: KerasModelSpec, options: KerasGraphOptions, built: Ma
     if (t === undefined) throw new Error(`model ${role} ${JSON.stringify([ref.layer, ref.node, ref.tensor])} is never computed`);
     return t;
   };
-  const model = new nn.GraphModel({ inputs: spec.inputs.map((r) => pick(r, 'input')), outputs: spec.outputs.map((r) => pick(r, 'output')), name: spec.name });
+  const model = new nn.GraphModel({ inputs: spec.inputs.map((r) => pick(r, 'input')), outputs: spec.outputs.map((r) => pick(r, 'output')), name: kestrelName(spec.name) });
   return {
     model,
     layers: spec.layers.flatMap((l) => built.get(l.name) ?? []),

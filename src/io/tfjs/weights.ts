@@ -40,20 +40,20 @@ export function kerasStateDict(graph: KerasGraph, weights: Map<string, Tensor>):
     for (const layer of graph.layers) {
       for (const binding of layer.weights) {
         needed++;
-        const key = `${layer.name}/${binding.keras}`;
+        const key = `${layer.kerasName}/${binding.keras}`;
         const target = `${layer.name}.${binding.param}`;
         const name = index.get(key);
         const param = own.get(target);
         if (param === undefined) throw new Error(`internal: layer '${layer.name}' (${layer.className}) has no parameter '${target}'`);
         if (name === undefined) {
-          problems.push(`missing weight '${key}' for layer '${layer.name}' (${layer.className})`);
+          problems.push(`missing weight '${key}' for layer '${layer.kerasName}' (${layer.className})`);
           continue;
         }
         used.add(name);
         const value = weights.get(name) as Tensor;
         const expected = kerasShapeOf(param.shape, binding.conversion, binding.depthMultiplier);
         if (shapeText(value.shape) !== shapeText(expected)) {
-          problems.push(`weight '${name}' has shape ${shapeText(value.shape)} but layer '${layer.name}' (${layer.className}) needs ${shapeText(expected)}`);
+          problems.push(`weight '${name}' has shape ${shapeText(value.shape)} but layer '${layer.kerasName}' (${layer.className}) needs ${shapeText(expected)}`);
           continue;
         }
         out.set(target, toKestrelLayout(value, binding.conversion));
