@@ -29,8 +29,8 @@ export async function tfjs(): Promise<typeof tf> {
   return tf;
 }
 
-/** TF.js's own reading of a model.json and its shards (every group, as tf.loadLayersModel would). */
-export async function tfjsLoad(modelJson: string): Promise<tf.LayersModel> {
+/** TF.js's own reading of a model.json and its shards (every group, as tf.loadLayersModel would); `strict: false` ignores extra weights. */
+export async function tfjsLoad(modelJson: string, options: { strict?: boolean } = {}): Promise<tf.LayersModel> {
   const t = await tfjs();
   const json = JSON.parse(readFileSync(modelJson, 'utf8'));
   const groups = json.weightsManifest as { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
@@ -39,7 +39,7 @@ export async function tfjsLoad(modelJson: string): Promise<tf.LayersModel> {
     modelTopology: json.modelTopology,
     weightSpecs: groups.flatMap((g) => g.weights),
     weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength),
-  }));
+  }), { strict: options.strict ?? true });
 }
 
 /** TF.js's outputs (every output of the model) for NHWC float32 input. */

@@ -1,10 +1,10 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { type Tensor, noGrad, tensor, tidy } from '../../src/tensor/index.js';
 import { loadModel, saveModel } from '../../src/io/index.js';
-import { type TfjsModel, kerasArchitectureOf, loadTfjsModel } from '../../src/io/tfjs/index.js';
+import { type TfjsModel, cutKerasModel, kerasArchitectureOf, loadTfjsModel, parseKerasTopology } from '../../src/io/tfjs/index.js';
 import { NSFWJS_CLASSES, PHOTOS, maxAbsDiff, nhwcToNchw, nsfwjsModelJson, photosNhwc, tfjsLoad, tfjsPredict } from './tfjs-helpers.js';
 import { tempDir } from './util.js';
 
@@ -71,6 +71,39 @@ test('an imported model round-trips through a Kestrel bundle (architecture keras
       assert.deepEqual(run(model, nchw), run(loaded.model, nchw));
     } finally {
       model.dispose();
+    }
+  } finally {
+    cleanup();
+  }
+});
+
+test("nsfwjs's body cut at out_relu runs at 96 px and matches TF.js's body at that size within 1e-4", { skip }, async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const shape = [2, 96, 96, 3];
+    const nhwc = await photosNhwc(PHOTOS.slice(0, 2), 96);
+    // TF.js: the same topology cut at out_relu, with a 96 px input, the head's weights ignored.
+    const json = JSON.parse(readFileSync(nsfwjsModelJson(), 'utf8'));
+    const config = json.modelTopology.model_config.config;
+    const { removed } = cutKerasModel(parseKerasTopology(json.modelTopology), ['out_relu']);
+    assert.deepEqual(removed, ['average_pooling2d_1', 'flatten_1', 'dense_1', 'dropout_2', 'dense_2', 'dropout_3', 'dense_3']);
+    config.layers = config.layers.filter((l: { name: string }) => !removed.includes(l.name));
+    config.layers[0].config.batch_input_shape = [null, 96, 96, 3];
+    config.output_layers = [['out_relu', 0, 0]];
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+    copyFileSync(join(dirname(nsfwjsModelJson()), 'group1-shard1of1'), join(dir, 'group1-shard1of1'));
+    const [expected] = await tfjsPredict(await tfjsLoad(join(dir, 'model.json'), { strict: false }), nhwc, shape);
+
+    const body = loadTfjsModel(nsfwjsModelJson(), { inputShape: [3, 96, 96], outputs: ['out_relu'] });
+    try {
+      assert.deepEqual(body.model.outputs[0].shape, [null, 1280, 3, 3]);
+      assert.ok(!body.model.stateDict().has('dense_1.weight'));
+      const got = tidy(() => noGrad(() => body.model.forward(tensor(nhwcToNchw(nhwc, shape), [2, 3, 96, 96])).toArray() as Float32Array));
+      const diff = maxAbsDiff(got, nhwcToNchw(expected, [2, 3, 3, 1280]));
+      assert.ok(diff < 1e-4, `max |Kestrel - TF.js| = ${diff}`);
+      assert.deepEqual(kerasArchitectureOf(body).options.outputs, ['out_relu'], 'a bundle rebuilds the same cut');
+    } finally {
+      body.model.dispose();
     }
   } finally {
     cleanup();

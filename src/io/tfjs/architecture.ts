@@ -9,18 +9,22 @@ export const KERAS_ARCHITECTURE = 'keras';
 
 /**
  * Rebuilds an imported Keras graph (fresh weights) from bundle options `{topology, inputShape,
- * logits}`; saveModel/loadModel store the weights under Kestrel's names in model.safetensors.
+ * logits, outputs?}`; saveModel/loadModel store the weights under Kestrel's names in model.safetensors.
  */
 export function kerasArchitecture(options: Record<string, unknown>): Module {
-  const { topology, inputShape, logits } = options;
+  const { topology, inputShape, logits, outputs } = options;
+  if (outputs !== undefined && !(Array.isArray(outputs) && outputs.every((o) => typeof o === 'string'))) {
+    throw new Error(`option 'outputs' must be a list of layer names, got ${JSON.stringify(outputs)}`);
+  }
   if (inputShape !== undefined && !(Array.isArray(inputShape) && inputShape.every((d) => Number.isSafeInteger(d) && d > 0))) {
     throw new Error(`option 'inputShape' must be a list of positive integers, got ${JSON.stringify(inputShape)}`);
   }
   if (logits !== undefined && typeof logits !== 'boolean') throw new Error(`option 'logits' must be true or false, got ${JSON.stringify(logits)}`);
-  return buildKerasGraph(parseKerasTopology(topology), { inputShape: inputShape as number[] | undefined, logits }).model;
+  return buildKerasGraph(parseKerasTopology(topology), { inputShape: inputShape as number[] | undefined, logits, outputs: outputs as string[] | undefined }).model;
 }
 
 /** The bundle architecture ({name, options}) that rebuilds a model returned by loadTfjsModel. */
 export function kerasArchitectureOf(loaded: TfjsModel): { name: string; options: Record<string, unknown> } {
-  return { name: KERAS_ARCHITECTURE, options: { topology: loaded.topology, inputShape: loaded.inputShape, logits: loaded.logits } };
+  const cut = loaded.outputs !== undefined ? { outputs: loaded.outputs } : {};
+  return { name: KERAS_ARCHITECTURE, options: { topology: loaded.topology, inputShape: loaded.inputShape, logits: loaded.logits, ...cut } };
 }

@@ -3,7 +3,7 @@ import * as nn from '../../nn/index.js';
 import type { Module } from '../../nn/index.js';
 import { type BuildContext, KERAS_LAYERS, type WeightBinding } from './builders.js';
 import { KerasConfig } from './keras-config.js';
-import type { KerasLayerSpec, KerasModelSpec, TensorRef } from './topology.js';
+import { type KerasLayerSpec, type KerasModelSpec, type TensorRef, cutKerasModel } from './topology.js';
 
 /** Options of buildKerasGraph and loadTfjsModel. */
 export interface KerasGraphOptions {
@@ -14,6 +14,11 @@ export interface KerasGraphOptions {
   inputShape?: number[];
   /** Height and width for image inputs that leave them open (when no inputShape is given). */
   openSize?: number;
+  /**
+   * Keras layer names to make the outputs: only the layers they need are built (e.g. `['out_relu']`
+   * for MobileNetV2's body without its head, which also frees the input size from the head's).
+   */
+  outputs?: string[];
   /**
    * Drop a softmax at the model's outputs so the model returns logits, like every Kestrel
    * classifier (losses and predict apply softmax themselves). Default true.
@@ -41,6 +46,8 @@ export interface KerasGraph {
   inputShapes: number[][];
   /** Names of output layers whose softmax was dropped (see `logits`). */
   droppedSoftmax: string[];
+  /** Keras names of the layers left out by the `outputs` option (their weights are not needed). */
+  removedLayers: string[];
 }
 
 const describe = (layer: KerasLayerSpec): string => `layer '${layer.name}' (${layer.className})`;
@@ -91,18 +98,19 @@ function checkClasses(spec: KerasModelSpec): void {
  * Builds the graph of `spec`: one Kestrel module per Keras layer, named by the Keras layer name,
  * called in the order of the topology (a layer whose inputs are not built yet waits, as in Keras).
  */
-export function buildKerasGraph(spec: KerasModelSpec, options: KerasGraphOptions = {}): KerasGraph {
+export function buildKerasGraph(full: KerasModelSpec, options: KerasGraphOptions = {}): KerasGraph {
+  const { spec, removed } = options.outputs === undefined ? { spec: full, removed: [] } : cutKerasModel(full, options.outputs);
   checkClasses(spec);
   const built = new Map<string, KerasGraphLayer>();
   try {
-    return buildLayers(spec, options, built);
+    return { ...buildLayers(spec, options, built), removedLayers: removed };
   } catch (error) {
     for (const layer of built.values()) layer.module.dispose();
     throw error;
   }
 }
 
-function buildLayers(spec: KerasModelSpec, options: KerasGraphOptions, built: Map<string, KerasGraphLayer>): KerasGraph {
+function buildLayers(spec: KerasModelSpec, options: KerasGraphOptions, built: Map<string, KerasGraphLayer>): Omit<KerasGraph, 'removedLayers'> {
   const inputLayers = spec.layers.filter((l) => l.className === 'InputLayer');
   if (options.inputShape !== undefined && inputLayers.length !== 1) throw new Error(`inputShape is given but the model has ${inputLayers.length} inputs`);
   const outputLayers = new Set(spec.outputs.map((r) => r.layer));

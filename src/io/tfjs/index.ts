@@ -2,7 +2,7 @@
 export { loadTfjsModel, type LoadTfjsOptions, type TfjsModel } from './load.js';
 export { decodeWeightsManifest, validateWeightsManifest, type WeightsManifest, type WeightsGroup, type WeightSpec, type WeightQuantization } from './manifest.js';
 export { buildKerasGraph, type KerasGraph, type KerasGraphLayer, type KerasGraphOptions } from './graph.js';
-export { parseKerasTopology, type KerasModelSpec, type KerasLayerSpec, type TensorRef } from './topology.js';
+export { parseKerasTopology, cutKerasModel, type KerasModelSpec, type KerasLayerSpec, type TensorRef } from './topology.js';
 export { KERAS_LAYERS, type LayerBuilder, type BuildContext, type BuiltLayer, type WeightBinding } from './builders.js';
 export { toKestrelLayout, type LayoutConversion } from './layout.js';
 export { KERAS_ARCHITECTURE, kerasArchitecture, kerasArchitectureOf } from './architecture.js';

@@ -19,6 +19,8 @@ export interface TfjsModel {
   inputShape: number[];
   /** Every input's shape. */
   inputShapes: number[][];
+  /** The `outputs` option: Keras layer names the model was cut at (undefined: the whole model). */
+  outputs?: string[];
   /** Whether a softmax at the outputs was to be dropped (the `logits` option; default true). */
   logits: boolean;
   /** Output layers whose final softmax was dropped, so the model returns logits. */
@@ -112,6 +114,7 @@ export function loadTfjsModel(modelJsonPath: string, options: LoadTfjsOptions = 
       model: graph.model,
       inputShape: graph.inputShapes[0],
       inputShapes: graph.inputShapes,
+      ...(options.outputs !== undefined ? { outputs: [...options.outputs] } : {}),
       logits: options.logits ?? true,
       droppedSoftmax: graph.droppedSoftmax,
       topology,

@@ -144,3 +144,33 @@ export function parseKerasTopology(modelTopology: unknown): KerasModelSpec {
   if (className === 'Model' || className === 'Functional') return parseFunctional(modelConfig.config);
   throw new Error(`model class ${JSON.stringify(className)} is not supported (Sequential, Model or Functional layers models)`);
 }
+
+/**
+ * The part of `spec` that computes the outputs of the layers named in `outputs` (Keras names):
+ * those layers become the model's outputs and every layer they do not need is left out (e.g.
+ * a classifier's head, to use its body as a backbone). Returns the cut spec and the names of
+ * the layers left out, whose weights the caller may then ignore.
+ */
+export function cutKerasModel(spec: KerasModelSpec, outputs: string[]): { spec: KerasModelSpec; removed: string[] } {
+  const byName = new Map(spec.layers.map((l) => [l.name, l]));
+  for (const name of outputs) {
+    if (!byName.has(name)) throw new Error(`outputs: the model has no layer '${name}'`);
+    if (byName.get(name)!.calls.length > 1) throw new Error(`outputs: layer '${name}' is called ${byName.get(name)!.calls.length} times (a shared layer); name a layer called once`);
+  }
+  const needed = new Set<string>();
+  const visit = (name: string): void => {
+    if (needed.has(name) || !byName.has(name)) return;
+    needed.add(name);
+    for (const call of byName.get(name)!.calls) for (const ref of call) visit(ref.layer);
+  };
+  outputs.forEach(visit);
+  return {
+    spec: {
+      name: spec.name,
+      layers: spec.layers.filter((l) => needed.has(l.name)),
+      inputs: spec.inputs.filter((r) => needed.has(r.layer)),
+      outputs: outputs.map((layer) => ({ layer, node: 0, tensor: 0 })),
+    },
+    removed: spec.layers.filter((l) => !needed.has(l.name)).map((l) => l.name),
+  };
+}

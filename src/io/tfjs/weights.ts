@@ -59,7 +59,9 @@ export function kerasStateDict(graph: KerasGraph, weights: Map<string, Tensor>):
         out.set(target, toKestrelLayout(value, binding.conversion));
       }
     }
-    const unused = [...weights.keys()].filter((name) => !used.has(name));
+    // NOTE: weights of layers cut away by the `outputs` option are expected to be left over.
+    const removed = graph.removedLayers.map((layer) => `${layer}/`);
+    const unused = [...weights.keys()].filter((name) => !used.has(name) && !removed.some((prefix) => name.startsWith(prefix)));
     for (const name of unused) problems.push(`weight '${name}' is not read by any layer`);
     if (problems.length > 0) {
       const shown = problems.slice(0, 12).join('\n  ') + (problems.length > 12 ? `\n  ... and ${problems.length - 12} more` : '');
