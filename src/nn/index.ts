@@ -11,3 +11,4 @@ export { summarize, type Summary, type SummaryRow } from './summary.js';
 export * from './losses.js';
 export * as init from './init.js';
 export { functional } from '../tensor/index.js';
+export { NamedSequential } from './named-sequential.js';
