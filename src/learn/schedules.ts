@@ -108,7 +108,7 @@ function perGroup(lrs: number[], make: (lr: number) => Schedule): Schedule | Sch
  * to lrMax over pctStart of training, then falls to lrMax/finalDiv; momentum moves the other way.
  * `lrMax` may differ per group (an array or lrSlice): each group follows its own curve.
  */
-export function fitOneCycle(learn: Learner, epochs: number, lrMax: LrSpec, options: OneCycleOptions = {}): Promise<EpochRecord[]> {
+export async function fitOneCycle(learn: Learner, epochs: number, lrMax: LrSpec, options: OneCycleOptions = {}): Promise<EpochRecord[]> {
   const lrs = learn.lrsFor(lrMax);
   const lr = perGroup(lrs, (max) => oneCycleSchedules(max, options).lr);
   const { mom } = oneCycleSchedules(lrs[lrs.length - 1], options);
@@ -137,7 +137,7 @@ export function sgdrSchedule(lrMax: number, cycles: number, cycleLen: number, cy
  * SGDR, warm restarts (Loshchilov & Hutter; fastai's fit_sgdr): `cycles` cosine annealings from
  * lrMax to 0, the first cycleLen epochs long, each next one cycleMult times longer.
  */
-export function fitSGDR(learn: Learner, cycles: number, cycleLen: number, cycleMult = 2, options: SGDROptions = {}): Promise<EpochRecord[]> {
+export async function fitSGDR(learn: Learner, cycles: number, cycleLen: number, cycleMult = 2, options: SGDROptions = {}): Promise<EpochRecord[]> {
   const lrs = learn.lrsFor(options.lrMax ?? learn.defaultLr);
   if (!Number.isInteger(cycles) || cycles < 1 || !Number.isInteger(cycleLen) || cycleLen < 1) {
     throw new Error(`schedules.ts: fitSGDR needs positive integer cycles and cycleLen, got ${cycles} and ${cycleLen}`);
@@ -163,7 +163,7 @@ export function flatCosSchedule(lr: number, options: FlatCosOptions = {}): Sched
 }
 
 /** Flat lr for pctStart of training, then cosine annealing to lr/finalDiv (fastai's fit_flat_cos); lr may differ per group. */
-export function fitFlatCos(learn: Learner, epochs: number, lr: LrSpec, options: FlatCosOptions = {}): Promise<EpochRecord[]> {
+export async function fitFlatCos(learn: Learner, epochs: number, lr: LrSpec, options: FlatCosOptions = {}): Promise<EpochRecord[]> {
   const lrs = learn.lrsFor(lr);
   return fitScheduled(learn, epochs, lrs, new ParamScheduler({ lr: perGroup(lrs, (value) => flatCosSchedule(value, options)) }), options);
 }
