@@ -147,6 +147,10 @@ function cutNamed(meta: ArchMeta, cut: VisionLearnerOptions['cut']): CutResult {
   return result;
 }
 
+function sameStats(a: { mean: number[]; std: number[] } | null, b: { mean: number[]; std: number[] }): boolean {
+  return a !== null && a.mean.length === b.mean.length && a.mean.every((v, i) => Math.abs(v - b.mean[i]) < 1e-3 && Math.abs(a.std[i] - b.std[i]) < 1e-3);
+}
+
 /** Loads pretrained weights named after the full network into its body; `headKeys` (the cut-off classifier's) are ignored. */
 function loadPretrained(body: Module, headKeys: Set<string>, pretrained: Map<string, Tensor> | string): void {
   let weights: Map<string, Tensor>;
@@ -209,6 +213,13 @@ export function visionLearner(data: DataPair, arch: string | Module, options: Vi
   });
   if (typeof arch === 'string' && typeof options.cut !== 'function' && !(options.head instanceof Sequential)) {
     learn.architecture = { base: meta!.name, numClasses: nOut, ...(options.head ? { head: options.head } : {}), ...(options.cut !== undefined ? { cut: options.cut as number } : {}) };
+  }
+  const stats = (data.train as { normalization?: { mean: number[]; std: number[] } | null }).normalization;
+  const warn = options.log ?? (options.progress === false ? null : console.warn);
+  if (meta && options.pretrained !== undefined && stats !== undefined && !sameStats(stats, meta.normalize) && warn) {
+    // NOTE: fastai adds the pretrained statistics to the data itself; Kestrel's loaders are built before, so it says so.
+    warn(`visionLearner: the training data are normalised with ${stats ? `mean [${stats.mean.map((v) => v.toFixed(3)).join(', ')}]` : 'no statistics'}, `
+      + `but ${meta.name}'s pretrained weights expect ImageNet's (mean [${meta.normalize.mean.join(', ')}], std [${meta.normalize.std.join(', ')}]): build the loaders with normalize: 'imagenet'`);
   }
   if (options.freeze ?? (options.pretrained !== undefined || typeof arch !== 'string')) learn.freeze();
   if (options.precompute) learn.setPrecompute(true);

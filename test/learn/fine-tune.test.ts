@@ -138,6 +138,23 @@ test('fit takes per-group lrs: a number, an array, lrSlice; the optimizer gets o
   await assert.rejects(learn.fitOneCycle(1, [1, 2]), /got 2 learning rates for 3 parameter groups/);
 });
 
+test('lrFind sweeps every group between its own start and end lr (per-group specs); result lrs are the head\'s', async () => {
+  const learn = learner({ optimizer: (params, lr) => new SGD(params, { lr }) });
+  const seen: number[][] = [];
+  const probe: Callback = { afterBatch: (l) => { if (l.training) seen.push(l.optimizer!.paramGroups.map((g) => g.lr)); } };
+  learn.addCallback(probe);
+  const result = await learn.lrFind({ startLr: lrSlice(1e-6, 1e-4), endLr: [1e-2, 1e-1, 1], numIt: 8, stopDiv: false });
+  assert.equal(seen.length, 8);
+  const starts = [1e-6, 1e-5, 1e-4];
+  const ends = [1e-2, 1e-1, 1];
+  seen.forEach((lrs, i) => lrs.forEach((lr, g) => {
+    const want = starts[g] * (ends[g] / starts[g]) ** (i / 8);
+    assert.ok(Math.abs(lr - want) <= 1e-12 * want, `iteration ${i} group ${g}: ${lr} vs ${want}`);
+  }));
+  assert.deepEqual(result.lrs, seen.map((lrs) => lrs[2]));
+  await assert.rejects(learn.lrFind({ startLr: [1e-3, 1e-3, 1e-3], endLr: [1e-2, 1e-4, 1e-1] }), /need 0 < startLr < endLr in group 1, got 0\.001 and 0\.0001/);
+});
+
 // fastai's code for these (fastai/callback/schedule.py, fastai/torch_core.py), run as written:
 // combine_scheds keeps its positions in a float32 tensor, so its values differ from Kestrel's
 // float64 positions in the 7th digit.

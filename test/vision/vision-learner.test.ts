@@ -94,6 +94,11 @@ for k, v in torchvision.models.resnet18().state_dict().items(): out[k] = v
   assert.equal(trainable.filter((n) => n.startsWith('body.')).length, 40);
   assert.deepEqual(learn.architecture, { base: 'resnet18', numClasses: 3 });
 
+  const warnings: string[] = [];
+  const unnormalised = Object.assign(images(4, 32, 1), { normalization: null });
+  visionLearner({ train: unnormalised }, 'resnet18', { pretrained: weights, log: (m) => warnings.push(m) }).model.dispose();
+  assert.match(warnings.join('\n'), /normalised with no statistics, but resnet18's pretrained weights expect ImageNet's .*normalize: 'imagenet'/);
+
   const broken = new Map(weights);
   broken.delete('layer1.0.conv1.weight');
   broken.set('layer9.weight', weights.get('fc.bias')!);
