@@ -2,6 +2,7 @@
 import type { CommandSpec } from './args.js';
 import { datasetsSpec, runDatasets } from './datasets.js';
 import { evaluateSpec, runEvaluate } from './evaluate.js';
+import { exportSpec, runExport } from './export.js';
 import { infoSpec, runInfo } from './info.js';
 import { lrFindSpec, runLrFind } from './lr-find.js';
 import { predictSpec, runPredict } from './predict.js';
@@ -19,6 +20,7 @@ export interface Command {
 export const commands: Record<string, Command> = {
   train: { spec: trainSpec, run: runTrain },
   evaluate: { spec: evaluateSpec, run: runEvaluate },
+  export: { spec: exportSpec, run: runExport },
   'lr-find': { spec: lrFindSpec, run: runLrFind },
   predict: { spec: predictSpec, run: runPredict },
   datasets: { spec: datasetsSpec, run: runDatasets },

@@ -17,3 +17,5 @@ export { type ModelInfo, type ModelManifest, type BundlePreprocess, MODEL_FORMAT
 export { defaultArchitectures, inputOption, type ArchitectureFactory, type ArchitectureRegistry } from './architectures.js';
 /** Optimizer state as safetensors + JSON meta. */
 export { saveOptimizerState, loadOptimizerState, type OptimizerState, OPTIMIZER_FORMAT } from '../tensor/index.js';
+/** ONNX export. */
+export * from './onnx/index.js';

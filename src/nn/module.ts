@@ -25,6 +25,11 @@ export class Buffer extends Tensor {
 
 const SKIPPED_FIELDS = new Set(['training']);
 
+// NOTE: whole dotted components only, so `conv2d` does not reach `conv2d_1.weight` nor `1` reach `10.weight`.
+function underPrefix(name: string, prefixes: string[]): boolean {
+  return prefixes.length === 0 || prefixes.some((x) => name === x || name.startsWith(x.endsWith('.') ? x : `${x}.`));
+}
+
 /**
  * Base class of layers and models. Sizes go in the constructor, options in one object;
  * parameters, buffers and children are discovered from fields (arrays of modules too), and
@@ -176,15 +181,15 @@ export abstract class Module {
     return this.train(false);
   }
 
-  /** Stops gradients for all parameters (or those whose names start with one of `prefixes`). */
+  /** Stops gradients for all parameters (or those under one of `prefixes`: `conv2d` is `conv2d.*`, not `conv2d_1.*`). */
   freeze(...prefixes: string[]): this {
-    for (const [name, p] of this.namedParameters()) if (prefixes.length === 0 || prefixes.some((x) => name.startsWith(x))) p.setRequiresGrad(false);
+    for (const [name, p] of this.namedParameters()) if (underPrefix(name, prefixes)) p.setRequiresGrad(false);
     return this;
   }
 
-  /** Turns gradients back on (all, or names starting with one of `prefixes`). */
+  /** Turns gradients back on (all, or those under one of `prefixes`). */
   unfreeze(...prefixes: string[]): this {
-    for (const [name, p] of this.namedParameters()) if (prefixes.length === 0 || prefixes.some((x) => name.startsWith(x))) p.setRequiresGrad(true);
+    for (const [name, p] of this.namedParameters()) if (underPrefix(name, prefixes)) p.setRequiresGrad(true);
     return this;
   }
 

@@ -1,4 +1,4 @@
-/** Layers that only move data around: Identity, Reshape, ZeroPad2d. */
+/** Layers that only move data around: Identity, Reshape, Permute, ZeroPad2d. */
 import { type Tensor, functional } from '../tensor/index.js';
 import { Module } from './module.js';
 
@@ -27,6 +27,25 @@ export class Reshape extends Module {
     return x.reshape([x.shape[0], ...this.shape]);
   }
   override extraRepr(): string { return `[${this.shape.join(', ')}]`; }
+}
+
+/** Reorders dimensions like torch.permute, the batch dim first: `Permute([0, 2, 3, 1])` is NCHW -> NHWC. */
+export class Permute extends Module {
+  readonly dims: number[];
+  /** A permutation of 0..rank-1 that keeps the batch dim (0) first. */
+  constructor(dims: number[]) {
+    super();
+    const sorted = [...dims].sort((a, b) => a - b);
+    if (!Array.isArray(dims) || dims[0] !== 0 || sorted.some((d, i) => d !== i)) {
+      throw new Error(`Permute: dims must be a permutation of 0..${Array.isArray(dims) ? dims.length - 1 : 'n'} starting with the batch dim 0, got ${JSON.stringify(dims)}`);
+    }
+    this.dims = dims.slice();
+  }
+  override forward(x: Tensor): Tensor {
+    if (x.rank !== this.dims.length) throw new Error(`Permute([${this.dims.join(', ')}]) expects input of rank ${this.dims.length}, got shape [${x.shape.join(', ')}]`);
+    return x.permute(this.dims);
+  }
+  override extraRepr(): string { return `[${this.dims.join(', ')}]`; }
 }
 
 /** Zero padding of (N, C, H, W) or (C, H, W) input, asymmetric like torch.nn.ZeroPad2d((left, right, top, bottom)). */

@@ -41,8 +41,8 @@ export function callSymbolic(module: Module, inputs: SymbolicTensor[]): Symbolic
 }
 
 /**
- * Runs the module once on stand-ins for its inputs ('meta' tensors, which hold no data, else a
- * zero batch of one) in eval mode without gradients, and reads the output's shape and dtype.
+ * Runs the module on stand-ins for its inputs ('meta' tensors, which hold no data, else a zero
+ * batch of one) in eval mode without gradients, and reads the output's shape and dtype.
  */
 export function inferOutput(module: Module, inputs: readonly SymbolicTensor[]): OutputSpec {
   const known = 'knownOutput' in module ? (module as unknown as KnowsOutput).knownOutput(inputs) : undefined;
@@ -74,8 +74,21 @@ export function inferOutput(module: Module, inputs: readonly SymbolicTensor[]): 
   }
 }
 
+// NOTE: free sizes (null) are tried at two sizes; an output size that follows them is free too.
+const PROBE_SIZES = [32, 48];
+
 function run(module: Module, inputs: readonly SymbolicTensor[], device: string): OutputSpec {
-  const stand = inputs.map((t) => zeros(t.shape.map((d) => d ?? 1), { dtype: t.dtype, device }));
+  const free = inputs.some((t) => t.shape.slice(1).includes(null));
+  const [first, ...others] = (free ? PROBE_SIZES : PROBE_SIZES.slice(0, 1)).map((size) => runAt(module, inputs, device, size));
+  for (const other of others) {
+    if (other.shape.length !== first.shape.length) throw new Error(`output rank depends on the free input sizes (${formatShape(first.shape)} vs ${formatShape(other.shape)})`);
+    other.shape.forEach((d, i) => { if (d !== first.shape[i]) first.shape[i] = null; });
+  }
+  return first;
+}
+
+function runAt(module: Module, inputs: readonly SymbolicTensor[], device: string, freeSize: number): OutputSpec {
+  const stand = inputs.map((t) => zeros(t.shape.map((d, i) => d ?? (i === 0 ? 1 : freeSize)), { dtype: t.dtype, device }));
   const out: unknown = module.forward(...(stand as [Tensor, ...Tensor[]]));
   if (!(out instanceof Tensor)) throw new Error(`forward returned ${String(out)}, not a Tensor`);
   const shape: SymbolicShape = out.shape;

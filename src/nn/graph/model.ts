@@ -88,7 +88,7 @@ export class GraphModel extends Module {
     this.checkInputs(inputs);
     const captureSlots = (options.capture ?? []).map((c) => this.slotOf(c));
     const kept = new Set([...plan.outputSlots, ...captureSlots]);
-    const values = new Array<Tensor | undefined>(plan.lastReader.length);
+    const values = new Array<Tensor | undefined>(plan.slotCount);
     // NOTE: a layer may return its input (Identity) or one tensor may fill several slots, so tensors
     // are counted per slot and freed when no live slot holds them; the caller's inputs never are.
     const holders = new Map<Tensor, number>();
@@ -109,8 +109,7 @@ export class GraphModel extends Module {
         hold(step.outputSlots[0], callStep(step, args));
         // NOTE: free what no later step reads, as soon as possible: inference memory stays at the
         // size of the live activations (PyTorch's level); autograd keeps its own references in training.
-        for (const slot of new Set(step.inputSlots)) if (plan.lastReader[slot] === i && !kept.has(slot)) release(slot);
-        for (const slot of step.outputSlots) if (plan.lastReader[slot] === -1 && !kept.has(slot)) release(slot);
+        for (const slot of plan.freeAfter[i]) if (!kept.has(slot)) release(slot);
       });
     } catch (error) {
       for (const t of holders.keys()) if (!callerOwned.has(t)) t.dispose();

@@ -15,7 +15,8 @@ export function assignNames(layers: readonly Module[], inputs: readonly Symbolic
     owners.set(name, owner);
   };
   for (const layer of layers) if (layer.name !== undefined) claim(layer.name, `layer ${describeLayer(layer)}`);
-  for (const t of inputs) if (t._name !== undefined) claim(t._name, `input ${t.toString()}`);
+  // NOTE: an intermediate tensor used as an input (a model cut by subgraph()) is named by its layer.
+  for (const t of inputs) if (t._name !== undefined || t.producer) claim(t.name, `input ${t.toString()}`);
   // NOTE: names are checked before any is stored, so a rejected model leaves its layers as they were.
   const fresh = (base: string): string => {
     let name = base;
@@ -24,5 +25,5 @@ export function assignNames(layers: readonly Module[], inputs: readonly Symbolic
     return name;
   };
   for (const layer of layers) if (layer.name === undefined) layer._name = fresh(snakeCase(layer.constructor.name));
-  for (const t of inputs) if (t._name === undefined) t._name = fresh('input');
+  for (const t of inputs) if (t._name === undefined && !t.producer) t._name = fresh('input');
 }

@@ -31,8 +31,10 @@ export interface GraphPlan {
   layers: Module[];
   /** Slot of each output. */
   outputSlots: number[];
-  /** Index of the last step reading each slot (-1: read by no step). */
-  lastReader: number[];
+  /** Number of value slots. */
+  slotCount: number;
+  /** Slots no later step reads, per step: freed after it in inference (unless returned). */
+  freeAfter: number[][];
   /** Slot of every symbolic tensor in the graph. */
   slotOf: Map<SymbolicTensor, number>;
 }
@@ -107,5 +109,9 @@ export function planSteps(inputs: SymbolicTensor[], outputs: SymbolicTensor[], n
   });
   const lastReader = new Array<number>(slotOf.size).fill(-1);
   steps.forEach((step, i) => { for (const slot of step.inputSlots) lastReader[slot] = i; });
-  return { inputs, outputs, steps, layers, outputSlots: outputs.map((t) => slotOf.get(t)!), lastReader, slotOf };
+  // NOTE: an output no step reads (only possible when it is a model output) is freed right after its step.
+  const freeAfter = steps.map(() => [] as number[]);
+  lastReader.forEach((reader, slot) => { if (reader >= 0) freeAfter[reader].push(slot); });
+  steps.forEach((step, i) => { for (const slot of step.outputSlots) if (lastReader[slot] === -1) freeAfter[i].push(slot); });
+  return { inputs, outputs, steps, layers, outputSlots: outputs.map((t) => slotOf.get(t)!), slotCount: slotOf.size, freeAfter, slotOf };
 }

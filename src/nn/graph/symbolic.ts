@@ -70,10 +70,13 @@ export interface InputOptions {
   dtype?: DType;
 }
 
-/** A model input of `shape` per sample (without the batch dim, e.g. [3, 32, 32]); Keras's `Input`. */
-export function input(shape: number[], options: InputOptions = {}): SymbolicTensor {
-  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d <= 0)) {
-    throw new Error(`input: shape must list positive integer sizes without the batch dimension (e.g. [3, 32, 32]), got ${JSON.stringify(shape)}`);
+/**
+ * A model input of `shape` per sample (without the batch dim, e.g. [3, 32, 32]); Keras's `Input`.
+ * `null` leaves a size free, e.g. [3, null, null] for images of any size (progressive resizing).
+ */
+export function input(shape: (number | null)[], options: InputOptions = {}): SymbolicTensor {
+  if (!Array.isArray(shape) || shape.some((d) => d !== null && (!Number.isInteger(d) || d <= 0))) {
+    throw new Error(`input: shape must list positive integer sizes (or null for free ones) without the batch dimension (e.g. [3, 32, 32]), got ${JSON.stringify(shape)}`);
   }
   if (options.name !== undefined && (typeof options.name !== 'string' || options.name === '' || options.name.includes('.'))) {
     throw new Error(`input: a name must be a non-empty string without '.', got ${JSON.stringify(options.name)}`);
