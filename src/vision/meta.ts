@@ -140,12 +140,16 @@ export function cutModel(model: Module, cut: number): NamedSequential {
 
 /**
  * The body of a graph model: the subgraph up to `layer` (default: the last layer whose output is
- * 4-D, i.e. still spatial, before pooling and the classifier), sharing the same layers.
+ * 4-D and still spatial, i.e. not pooled to 1x1, so before pooling and the classifier), sharing
+ * the same layers. For Keras's MobileNetV2 that is `out_relu`, before its AveragePooling2D(7x7).
  */
 export function cutGraph(model: GraphModel, layer?: string): GraphModel {
   let name = layer;
   if (name === undefined) {
-    const spatial = model.steps.filter((step) => step.outputShapes[0]?.length === 4);
+    const spatial = model.steps.filter((step) => {
+      const shape = step.outputShapes[0];
+      return shape?.length === 4 && !(shape[2] === 1 && shape[3] === 1);
+    });
     if (spatial.length === 0) throw new Error('meta.ts: the graph model has no layer with a 4-D (spatial) output to cut at; pass cut: <layer name>');
     name = spatial[spatial.length - 1].name;
   }

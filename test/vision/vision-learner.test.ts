@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataLoader, TensorDataset } from '../../src/data/index.js';
 import { type Callback, Checkpoint, FINE_TUNE_STAGES, Recorder, loadCheckpoint } from '../../src/learn/index.js';
-import { BatchNorm2d, Conv2d, GlobalAvgPool2d, GraphModel, Linear, type Module, ReLU, input } from '../../src/nn/index.js';
+import { AvgPool2d, BatchNorm2d, Conv2d, Flatten, GraphModel, Linear, type Module, ReLU, input } from '../../src/nn/index.js';
 import { type Tensor, dispose, keep, manualSeed, maxAbsDiff, memory, noGrad, randint, randn, tidy } from '../../src/tensor/index.js';
 import { AdaptiveConcatPool2d, PrecomputeSource, createHead, visionLearner } from '../../src/vision/index.js';
 import { assertClose, runTorch, skipWithoutTorch } from '../helpers/torch.js';
@@ -165,13 +165,14 @@ test('precompute: cached features give the full forward pass\'s outputs (eval), 
   learn.model.dispose();
 });
 
-/** A small Keras-style graph model: two conv-bn-relu stages, global pooling, a 5-way classifier. */
+/** A small Keras-style graph model: two conv-bn-relu stages, 8x8 average pooling to 1x1, flatten, a 5-way classifier. */
 function tinyGraph(seed: number): GraphModel {
   manualSeed(seed);
   const x = input([3, 16, 16]);
   let h = new ReLU().named('relu1').apply(new BatchNorm2d(8).named('bn1').apply(new Conv2d(3, 8, 3, { padding: 1 }).named('conv1').apply(x)));
   h = new ReLU().named('relu2').apply(new BatchNorm2d(16).named('bn2').apply(new Conv2d(8, 16, 3, { stride: 2, padding: 1 }).named('conv2').apply(h)));
-  const logits = new Linear(16, 5).named('fc').apply(new GlobalAvgPool2d().named('gap').apply(h));
+  const pooled = new Flatten().named('flatten').apply(new AvgPool2d(8).named('pool').apply(h));
+  const logits = new Linear(16, 5).named('fc').apply(pooled);
   return new GraphModel({ inputs: x, outputs: logits });
 }
 
