@@ -77,7 +77,8 @@ export class PrecomputeSource implements BatchSource {
     const started = performance.now();
     const plain = this.images.withoutAugmentation?.() ?? this.images;
     const { log, label } = this.options;
-    log?.(`precompute: running the frozen body once over the ${this.images.numSamples.toLocaleString('en-US')} ${label} images (eval mode, no augmentation)...`);
+    log?.(`precompute: running the frozen body once over the ${this.images.numSamples.toLocaleString('en-US')} ${label} images (eval mode, ${plain === this.images
+      ? 'one pass of the source as it comes: it has no withoutAugmentation()' : 'no augmentation'})...`);
     const features: Tensor[] = [];
     const labels: Tensor[] = [];
     let batchSize = 1;
