@@ -9,3 +9,4 @@ export { resnet18, resnet34, resnet50, ResNet, BasicBlock, Bottleneck, type ResN
 export * from './vision/index.js';
 export * from './io/index.js';
 export * from './interpret/index.js';
+export { Dashboard, type DashboardOptions, runsServer, listRuns, PageServer, type PageServerOptions, readRunMetrics, type RunMetrics, type RunInfo, DEFAULT_DASHBOARD_PORT } from './dashboard/index.js';

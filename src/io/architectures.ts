@@ -4,6 +4,7 @@ import { type InputShape, mlp, mnistCnn } from '../vision/simple.js';
 import { type ResNet, resnet18, resnet34, resnet50 } from '../vision/resnet.js';
 import { mobilenetV2 } from '../vision/mobilenet.js';
 import { type TransferArchitecture, buildTransferModel } from '../vision/vision-learner.js';
+import { KERAS_ARCHITECTURE, kerasArchitecture } from './tfjs/architecture.js';
 
 /** Builds a fresh model from the options stored in a bundle's model.json. */
 export type ArchitectureFactory = (options: Record<string, unknown>) => Module;
@@ -43,6 +44,7 @@ function hiddenOption(options: Record<string, unknown>): number[] | undefined {
 /**
  * The architectures Kestrel ships. Options: `numClasses` (default 10), `input`
  * ({channels, height, width}, default 1x28x28), and for `mlp` also `hidden` (layer sizes).
+ * `keras` (imported TF.js / Keras models) takes `{topology, inputShape, logits}` instead.
  */
 export const defaultArchitectures: ArchitectureRegistry = Object.freeze({
   'mnist-cnn': (options: Record<string, unknown>) => mnistCnn(positiveInteger(options, 'numClasses', 10), inputOption(options)),
@@ -52,6 +54,7 @@ export const defaultArchitectures: ArchitectureRegistry = Object.freeze({
   resnet50: (options: Record<string, unknown>) => resnetFrom(resnet50, options),
   mobilenet_v2: (options: Record<string, unknown>) => mobilenetV2(positiveInteger(options, 'numClasses', 1000), { inChannels: inputOption(options).channels }),
   transfer: (options: Record<string, unknown>) => transferFrom(options),
+  [KERAS_ARCHITECTURE]: kerasArchitecture,
 });
 
 /**

@@ -211,7 +211,9 @@ export function visionLearner(data: DataPair, arch: string | Module, options: Vi
     splitter: options.splitter ?? split,
     ...options,
   });
-  if (typeof arch === 'string' && typeof options.cut !== 'function' && !(options.head instanceof Sequential)) {
+  // NOTE: a built ResNet/MobileNetV2 rebuilds by name too when it is the stock 3-channel network.
+  const rebuildable = (typeof arch === 'string' || (meta !== undefined && bodyInputChannels(body) === 3)) && !(arch instanceof GraphModel);
+  if (rebuildable && typeof options.cut !== 'function' && !(options.head instanceof Sequential)) {
     learn.architecture = { base: meta!.name, numClasses: nOut, ...(options.head ? { head: options.head } : {}), ...(options.cut !== undefined ? { cut: options.cut as number } : {}) };
   }
   const stats = (data.train as { normalization?: { mean: number[]; std: number[] } | null }).normalization;

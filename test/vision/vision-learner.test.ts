@@ -8,6 +8,7 @@ import { type Callback, Checkpoint, FINE_TUNE_STAGES, Recorder, loadCheckpoint }
 import { AvgPool2d, BatchNorm2d, Conv2d, Flatten, GraphModel, Linear, type Module, ReLU, input } from '../../src/nn/index.js';
 import { type Tensor, dispose, keep, manualSeed, maxAbsDiff, memory, noGrad, randint, randn, tidy } from '../../src/tensor/index.js';
 import { AdaptiveConcatPool2d, PrecomputeSource, createHead, visionLearner } from '../../src/vision/index.js';
+import { resnet50 } from '../../src/vision/resnet.js';
 import { assertClose, runTorch, skipWithoutTorch } from '../helpers/torch.js';
 
 /** Random images [n, 3, size, size] with labels in 0..2, as a DataLoader. */
@@ -93,6 +94,10 @@ for k, v in torchvision.models.resnet18().state_dict().items(): out[k] = v
   assert.ok(trainable.every((n) => n.startsWith('head.') || /\.bn\d\.|downsample\.1\./.test(n)), 'only batch norm trains in the body');
   assert.equal(trainable.filter((n) => n.startsWith('body.')).length, 40);
   assert.deepEqual(learn.architecture, { base: 'resnet18', numClasses: 3 });
+  const built = visionLearner({ train: images(4, 32, 1) }, resnet50(), { nOut: 2, progress: false });
+  assert.deepEqual(built.architecture, { base: 'resnet50', numClasses: 2 }, 'a stock ResNet passed in rebuilds by name');
+  assert.equal(built.frozenIdx, 2, 'a model passed in counts as pretrained');
+  built.model.dispose();
 
   const warnings: string[] = [];
   const unnormalised = Object.assign(images(4, 32, 1), { normalization: null });
