@@ -15,6 +15,11 @@ export interface BatchSource extends AsyncIterable<Batch> {
   readonly numSamples: number;
   /** The underlying dataset, when there is one (class names). */
   readonly dataset?: { readonly classes: string[] };
+  /**
+   * The same samples without random augmentation, unshuffled (e.g. for caching features once).
+   * A new source: close it when it has close() and you are done.
+   */
+  withoutAugmentation?(): BatchSource;
 }
 
 /** Options of a DataLoader. */
@@ -92,6 +97,11 @@ export class DataLoader implements BatchSource, Iterable<Batch> {
       // still run during an epoch; awaiting a settled promise alone would only run microtasks.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
+  }
+
+  /** The same dataset in order (a DataLoader does not augment): batches of the same size, unshuffled. */
+  withoutAugmentation(): DataLoader {
+    return new DataLoader(this.dataset, { batchSize: this.batchSize, dropLast: this.dropLast });
   }
 
   /** Shuffling state (pass count and generator), for resuming. */

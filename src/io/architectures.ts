@@ -2,6 +2,8 @@
 import type { Module } from '../nn/index.js';
 import { type InputShape, mlp, mnistCnn } from '../vision/simple.js';
 import { type ResNet, resnet18, resnet34, resnet50 } from '../vision/resnet.js';
+import { mobilenetV2 } from '../vision/mobilenet.js';
+import { type TransferArchitecture, buildTransferModel } from '../vision/vision-learner.js';
 import { KERAS_ARCHITECTURE, kerasArchitecture } from './tfjs/architecture.js';
 
 /** Builds a fresh model from the options stored in a bundle's model.json. */
@@ -50,8 +52,24 @@ export const defaultArchitectures: ArchitectureRegistry = Object.freeze({
   resnet18: (options: Record<string, unknown>) => resnetFrom(resnet18, options),
   resnet34: (options: Record<string, unknown>) => resnetFrom(resnet34, options),
   resnet50: (options: Record<string, unknown>) => resnetFrom(resnet50, options),
+  mobilenet_v2: (options: Record<string, unknown>) => mobilenetV2(positiveInteger(options, 'numClasses', 1000), { inChannels: inputOption(options).channels }),
+  transfer: (options: Record<string, unknown>) => transferFrom(options),
   [KERAS_ARCHITECTURE]: kerasArchitecture,
 });
+
+/**
+ * A visionLearner's model (architecture name 'transfer'): options `base` (e.g. 'resnet34'),
+ * `numClasses`, and optionally `head` (HeadOptions) and `cut`, as VisionLearner.architecture holds them.
+ */
+function transferFrom(options: Record<string, unknown>): Module {
+  if (typeof options.base !== 'string') throw new Error(`option 'base' must name the pretrained architecture (e.g. "resnet34"), got ${JSON.stringify(options.base)}`);
+  if (options.head !== undefined && (typeof options.head !== 'object' || options.head === null || Array.isArray(options.head))) {
+    throw new Error(`option 'head' must be an object of head options, got ${JSON.stringify(options.head)}`);
+  }
+  if (options.cut !== undefined && !Number.isInteger(options.cut)) throw new Error(`option 'cut' must be an integer, got ${JSON.stringify(options.cut)}`);
+  const spec: TransferArchitecture = { base: options.base, numClasses: positiveInteger(options, 'numClasses'), head: options.head as TransferArchitecture['head'], cut: options.cut as number | undefined };
+  return buildTransferModel(spec);
+}
 
 function resnetFrom(build: (numClasses: number, options: { inChannels?: number }) => ResNet, options: Record<string, unknown>): ResNet {
   return build(positiveInteger(options, 'numClasses', 1000), { inChannels: inputOption(options).channels });

@@ -25,6 +25,10 @@ export interface CheckpointInfo {
   epochs: number;
   /** Folder of the checkpoint's files. */
   path: string;
+  /** Parameter groups frozen when it was saved (Learner.frozenIdx; restored by loadCheckpoint). */
+  frozenIdx: number;
+  /** The learner's stage label when it was saved (e.g. fineTune's), or null. */
+  stage: string | null;
 }
 
 /** A data source whose order can be saved (DataLoader). */
@@ -80,6 +84,9 @@ export function saveCheckpoint(learn: Learner, dir: string): CheckpointInfo {
   const state = {
     version: 1, epoch, iteration: learn.iteration, epochs: learn.epochs,
     optimizer: learn.optimizer?.typeName ?? null,
+    groups: learn.parameterGroups().map((g) => g.length),
+    frozenIdx: learn.frozenIdx,
+    stage: learn.stage ?? null,
     train: stateful(learn.data.train) ? learn.data.train.getState() : null,
     valid: stateful(learn.data.valid) ? learn.data.valid.getState() : null,
     callbacks: callbackStates(learn),
@@ -90,7 +97,7 @@ export function saveCheckpoint(learn: Learner, dir: string): CheckpointInfo {
   for (const entry of readdirSync(dir)) {
     if (entry !== name && /^epoch-\d+-[0-9a-f]+$/.test(entry)) rmSync(join(dir, entry), { recursive: true, force: true });
   }
-  return { epoch, iteration: learn.iteration, epochs: learn.epochs, path: folder };
+  return { epoch, iteration: learn.iteration, epochs: learn.epochs, path: folder, frozenIdx: learn.frozenIdx, stage: learn.stage ?? null };
 }
 
 /** Whether `dir` holds a checkpoint (its pointer file exists). */
@@ -115,9 +122,19 @@ export function loadCheckpoint(learn: Learner, dir: string): CheckpointInfo {
   const state = decode(readFileSync(join(folder, 'state.json'), 'utf8')) as {
     version: number; epoch: number; iteration: number; epochs: number; optimizer: string | null;
     train: unknown; valid: unknown; callbacks: Record<string, Record<string, unknown>>; history: Learner['history'];
+    groups?: number[]; frozenIdx?: number; stage?: string | null;
   };
   if (state.version !== 1) throw new Error(`checkpoint.ts: '${folder}' has unknown version ${state.version}`);
+  // NOTE: checkpoints from before parameter groups have neither field: one group, nothing frozen.
+  const groups = learn.parameterGroups().map((g) => g.length);
+  if (state.groups !== undefined && state.groups.join(',') !== groups.join(',')) {
+    throw new Error(`checkpoint.ts: '${folder}' was saved with parameter groups of [${state.groups.join(', ')}] parameters, this learner's are [${groups.join(', ')}]`);
+  }
   loadWeights(join(folder, 'model.safetensors'), learn.model);
+  // NOTE: before the optimizer's state, because freezing clears it; left alone when it already
+  // agrees, so parameters frozen by hand (module.freeze) in a one-group learner stay frozen.
+  if ((state.frozenIdx ?? 0) !== learn.frozenIdx) learn.freezeTo(state.frozenIdx ?? 0);
+  learn.stage = state.stage ?? undefined;
   if (state.optimizer !== null) {
     const optimizer = learn.createOptimizer();
     const saved = loadOptimizerState(join(folder, 'optimizer.safetensors'));
@@ -146,5 +163,5 @@ export function loadCheckpoint(learn: Learner, dir: string): CheckpointInfo {
     if (state.callbacks[key]) callback.setState(state.callbacks[key]);
   }
   learn.history.splice(0, learn.history.length, ...state.history);
-  return { epoch: state.epoch, iteration: state.iteration, epochs: state.epochs, path: folder };
+  return { epoch: state.epoch, iteration: state.iteration, epochs: state.epochs, path: folder, frozenIdx: learn.frozenIdx, stage: state.stage ?? null };
 }

@@ -11,3 +11,6 @@ export { tta, ttaViews, type TTAOptions } from './tta.js';
 export { type ImagePrediction } from './predict-image.js';
 export { saveCheckpoint, loadCheckpoint, hasCheckpoint, CHECKPOINT_POINTER, type CheckpointInfo } from './checkpoint.js';
 export { saveWeights, loadWeights, WEIGHTS_FORMAT } from './weights.js';
+export { lrSlice, evenMults, resolveLrs, isLrSlice, describeLrSpec, type LrSlice, type LrSpec } from './lr-spec.js';
+export { type Splitter, splitParameters, batchNormParameters, isBatchNorm } from './param-groups.js';
+export { fineTune, FINE_TUNE_STAGES, type FineTuneOptions } from './fine-tune.js';

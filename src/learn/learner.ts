@@ -1,7 +1,7 @@
 /** The Learner: model + data + loss + optimizer + metrics, trained by a loop of named events. */
 import { Tensor, cat, dispose, noGrad, tidy } from '../tensor/index.js';
 import { type Module, type Parameter, crossEntropy } from '../nn/index.js';
-import { Adam, type Optimizer } from '../optim/index.js';
+import { Adam, type Optimizer, type ParamsInput } from '../optim/index.js';
 import type { Batch, BatchSource, ImageSource } from '../data/index.js';
 import { type ImagePrediction, predictImage } from './predict-image.js';
 import { type TTAOptions, tta } from './tta.js';
@@ -13,6 +13,9 @@ import { type Metric, accuracy } from './metrics.js';
 import { ProgressCallback } from './progress.js';
 import { type LrFindOptions, type LrFindResult, lrFind } from './lr-find.js';
 import { type FlatCosOptions, type OneCycleOptions, type SGDROptions, fitFlatCos, fitOneCycle, fitSGDR } from './schedules.js';
+import { type LrSpec, resolveLrs } from './lr-spec.js';
+import { type Splitter, applyFreeze, batchNormParameters, freezeBatchNormStatistics, frozenIndex, splitParameters } from './param-groups.js';
+import { type FineTuneOptions, fineTune } from './fine-tune.js';
 
 /** Training and validation data for a Learner. */
 export interface DataPair {
@@ -23,8 +26,11 @@ export interface DataPair {
 /** Loss of predictions against targets (a scalar tensor). */
 export type LossFunction = (pred: Tensor, target: Tensor) => Tensor;
 
-/** Builds the optimizer over the model's parameters with a starting lr. */
-export type OptimizerFactory = (params: Parameter[], lr: number) => Optimizer;
+/**
+ * Builds the optimizer over the model's parameters with a starting lr: a plain parameter list
+ * when the learner has one group, else one `{ params }` group init per parameter group.
+ */
+export type OptimizerFactory = (params: ParamsInput, lr: number) => Optimizer;
 
 /** Options of a Learner; everything has a default. */
 export interface LearnerOptions {
@@ -42,6 +48,17 @@ export interface LearnerOptions {
   progress?: 'auto' | 'bar' | 'lines' | false;
   /** Stop with NonFiniteLossError when a training loss is NaN or infinite (default true). */
   stopOnNonFinite?: boolean;
+  /**
+   * Splits the model's parameters into groups, earliest layers first, for freezing and per-group
+   * learning rates (fastai's splitter; default: one group of every parameter).
+   */
+  splitter?: Splitter;
+  /**
+   * Batch-norm layers in frozen groups stay trainable (default true, fastai's train_bn): their
+   * weights and biases get gradients and their running statistics keep updating in training
+   * mode. With false they freeze with their group, and run in eval mode (fixed statistics).
+   */
+  trainBn?: boolean;
 }
 
 /** Options of one fit() call. */
@@ -63,7 +80,7 @@ export interface EpochRecord {
   validLoss: number;
   seconds: number;
   samplesPerSecond: number;
-  /** Learning rate of the first parameter group at the end of the epoch. */
+  /** Learning rate of the last parameter group (the head's; the only one without a splitter) at the end of the epoch. */
   lr: number;
   /** Metric values by name (also spread onto the record, e.g. `accuracy`). */
   metrics: Record<string, number>;
@@ -85,6 +102,13 @@ export class Learner {
   private readonly optimizerFactory: OptimizerFactory;
   readonly defaultLr: number;
   readonly stopOnNonFinite: boolean;
+  /** Whether batch-norm layers of frozen groups stay trainable (see LearnerOptions.trainBn). */
+  readonly trainBn: boolean;
+  /** Label of the running training stage (fineTune sets 'frozen' / 'unfrozen'); saved in checkpoints. */
+  stage: string | undefined;
+  private readonly splitter: Splitter;
+  private groups: Parameter[][] | undefined;
+  private frozen = 0;
 
   // ---- loop state, readable (and some writable) by callbacks ----
   /** Current epoch, 0-based. */
@@ -123,6 +147,8 @@ export class Learner {
     this.defaultLr = options.lr ?? 1e-3;
     this.metrics = options.metrics ?? [accuracy()];
     this.stopOnNonFinite = options.stopOnNonFinite ?? true;
+    this.splitter = options.splitter ?? ((model) => [model.parameters()]);
+    this.trainBn = options.trainBn ?? true;
     const progress = options.progress ?? 'auto';
     if (progress !== false) this.addCallback(new ProgressCallback({ mode: progress }));
     for (const callback of options.callbacks ?? []) this.addCallback(callback);
@@ -142,15 +168,69 @@ export class Learner {
     return this;
   }
 
-  /** The optimizer, created on first use over all model parameters. */
+  /** The optimizer, created on first use over the parameter groups (one group per splitter group). */
   createOptimizer(lr = this.defaultLr): Optimizer {
-    this.optimizer ??= this.optimizerFactory(this.model.parameters(), lr);
+    if (this.optimizer === undefined) {
+      const groups = this.parameterGroups();
+      this.optimizer = this.optimizerFactory(groups.length === 1 ? [...groups[0]] : groups.map((params) => ({ params: [...params] })), lr);
+      if (this.optimizer.paramGroups.length !== groups.length) {
+        throw new Error(`learner.ts: the optimizer factory made ${this.optimizer.paramGroups.length} parameter groups for the splitter's ${groups.length}`);
+      }
+    }
     return this.optimizer;
   }
 
-  /** Sets the lr of every parameter group. */
-  setLr(lr: number): void {
-    for (const group of this.createOptimizer(lr).paramGroups) group.lr = lr;
+  /** The parameter groups from the splitter (computed once), earliest layers first. */
+  parameterGroups(): Parameter[][] {
+    this.groups ??= splitParameters(this.model, this.splitter);
+    return this.groups;
+  }
+
+  /** The learning rate of each parameter group for a spec (a number, one per group, or lrSlice). */
+  lrsFor(lr: LrSpec): number[] {
+    return resolveLrs(lr, this.parameterGroups().length);
+  }
+
+  /** Sets the lr of every parameter group: one value, one per group, or lrSlice(lo, hi) / lrSlice(hi). */
+  setLr(lr: LrSpec): void {
+    const lrs = this.lrsFor(lr);
+    this.createOptimizer(lrs[lrs.length - 1]).paramGroups.forEach((group, g) => { group.lr = lrs[g]; });
+  }
+
+  /** Groups before this index are frozen (0: nothing frozen). */
+  get frozenIdx(): number { return this.frozen; }
+
+  /**
+   * Freezes parameter groups 0..n-1 (negative n counts from the end) and unfreezes the rest;
+   * batch-norm parameters stay trainable unless trainBn is false. Clears the optimizer's state
+   * (moments, momentum buffers), as fastai's freeze_to does.
+   */
+  freezeTo(n: number): void {
+    const groups = this.parameterGroups();
+    this.frozen = frozenIndex(n, groups.length);
+    applyFreeze(groups, this.frozen, this.trainBn ? batchNormParameters(this.model) : new Set());
+    this.optimizer?.dispose();
+  }
+
+  /** Freezes every group but the last (the head): freezeTo(-1). */
+  freeze(): void { this.freezeTo(-1); }
+
+  /** Makes every group trainable: freezeTo(0). */
+  unfreeze(): void { this.freezeTo(0); }
+
+  /**
+   * fastai's fine_tune: freeze, one-cycle for freezeEpochs at lrSlice(baseLr) (pctStart 0.99),
+   * then halve baseLr, unfreeze and one-cycle for `epochs` at lrSlice(baseLr / lrMult, baseLr)
+   * (see fineTune in fine-tune.ts). Returns the records of both stages.
+   */
+  fineTune(epochs: number, baseLr = 2e-3, options: FineTuneOptions = {}): Promise<EpochRecord[]> {
+    return fineTune(this, epochs, baseLr, options);
+  }
+
+  /** Sets training or eval mode; in training, frozen batch norm runs in eval mode unless trainBn. */
+  protected setTrainingMode(training: boolean): void {
+    this.model.train(training);
+    if (training && !this.trainBn && this.frozen > 0) freezeBatchNormStatistics(this.model);
   }
 
   /** Which callbacks run at each event, in order (fastai's show_training_loop). */
@@ -193,13 +273,13 @@ export class Learner {
    * Trains for `epochs` epochs at `lr` (default: the learner's lr), validating after each;
    * `options.startEpoch` resumes a fit part-way (see loadCheckpoint).
    */
-  async fit(epochs: number, lr?: number, options: FitOptions = {}): Promise<EpochRecord[]> {
+  async fit(epochs: number, lr?: LrSpec, options: FitOptions = {}): Promise<EpochRecord[]> {
     if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`learner.ts: fit epochs must be a positive integer, got ${epochs}`);
     const startEpoch = options.startEpoch ?? 0;
     if (!Number.isInteger(startEpoch) || startEpoch < 0 || startEpoch > epochs) {
       throw new Error(`learner.ts: fit startEpoch must be an integer in [0, ${epochs}], got ${startEpoch}`);
     }
-    this.createOptimizer(lr ?? this.defaultLr);
+    this.createOptimizer(lr === undefined ? this.defaultLr : this.lrsFor(lr).at(-1));
     // NOTE: a resumed fit keeps the lr restored from the checkpoint (ReduceLROnPlateau may have lowered it).
     if (lr !== undefined && startEpoch === 0) this.setLr(lr);
     this.epochs = epochs;
@@ -222,7 +302,7 @@ export class Learner {
   }
 
   /** One-cycle training (see fitOneCycle in schedules.ts). */
-  fitOneCycle(epochs: number, lrMax = this.defaultLr, options: OneCycleOptions = {}): Promise<EpochRecord[]> {
+  fitOneCycle(epochs: number, lrMax: LrSpec = this.defaultLr, options: OneCycleOptions = {}): Promise<EpochRecord[]> {
     return fitOneCycle(this, epochs, lrMax, options);
   }
 
@@ -237,7 +317,7 @@ export class Learner {
   }
 
   /** Flat lr then cosine annealing (see fitFlatCos in schedules.ts). */
-  fitFlatCos(epochs: number, lr = this.defaultLr, options: FlatCosOptions = {}): Promise<EpochRecord[]> {
+  fitFlatCos(epochs: number, lr: LrSpec = this.defaultLr, options: FlatCosOptions = {}): Promise<EpochRecord[]> {
     return fitFlatCos(this, epochs, lr, options);
   }
 
@@ -265,7 +345,7 @@ export class Learner {
       ...metrics,
       seconds: (performance.now() - started) / 1000,
       samplesPerSecond: trainSeconds > 0 ? trainSamples / trainSeconds : 0,
-      lr: this.optimizer?.paramGroups[0]?.lr ?? NaN,
+      lr: this.optimizer?.paramGroups.at(-1)?.lr ?? NaN,
       metrics,
     };
     this.history.push(record);
@@ -273,7 +353,7 @@ export class Learner {
 
   private async allBatches(source: BatchSource, training: boolean): Promise<number> {
     this.training = training;
-    this.model.train(training);
+    this.setTrainingMode(training);
     this.numBatches = source.length;
     this.batchIndex = 0;
     let lossSum = 0;
@@ -331,7 +411,7 @@ export class Learner {
    */
   step(xb: Tensor, yb: Tensor): number {
     const optimizer = this.createOptimizer();
-    this.model.train();
+    this.setTrainingMode(true);
     return tidy(() => {
       optimizer.zeroGrad();
       const loss = this.lossFn(this.model.forward(xb), yb);

@@ -4,15 +4,16 @@ import type { OptimizerStateDict } from '../optim/index.js';
 import { type Callback, CancelFitError, CancelValidateError, NonFiniteLossError } from './events.js';
 import type { Learner } from './learner.js';
 import { exponential } from './schedules.js';
+import type { LrSpec } from './lr-spec.js';
 import { Recorder } from './callbacks/recorder.js';
 import { ProgressCallback } from './progress.js';
 
 /** Options of lrFind (fastai's defaults). */
 export interface LrFindOptions {
-  /** First lr of the sweep (default 1e-7). */
-  startLr?: number;
-  /** Last lr of the sweep (default 10). */
-  endLr?: number;
+  /** First lr of the sweep (default 1e-7); per group as an array or lrSlice. */
+  startLr?: LrSpec;
+  /** Last lr of the sweep (default 10); per group as an array or lrSlice. */
+  endLr?: LrSpec;
   /** Iterations of the sweep (default 100, at least 6). */
   numIt?: number;
   /** Stop once the smoothed loss exceeds 4x its minimum (default true). */
@@ -34,7 +35,7 @@ export interface LrSuggestions {
 
 /** What lrFind returns. */
 export interface LrFindResult {
-  /** lr of each iteration of the sweep. */
+  /** lr of each iteration of the sweep (of the last parameter group when lrs differ per group). */
   lrs: number[];
   /** Smoothed (debiased exponential average, beta 0.98) training loss of each iteration. */
   losses: number[];
@@ -51,10 +52,10 @@ class LrFinder implements Callback {
   readonly name = 'LrFinder';
   readonly order = 60;
   private best = Infinity;
-  constructor(private readonly recorder: Recorder, private readonly options: Required<LrFindOptions>) {}
+  constructor(private readonly recorder: Recorder, private readonly options: { starts: number[]; ends: number[]; numIt: number; stopDiv: boolean }) {}
   beforeBatch(learn: Learner): void {
-    const lr = exponential(this.options.startLr, this.options.endLr, learn.iteration / this.options.numIt);
-    for (const group of learn.createOptimizer().paramGroups) group.lr = lr;
+    const { starts, ends, numIt } = this.options;
+    learn.createOptimizer().paramGroups.forEach((group, g) => { group.lr = exponential(starts[g], ends[g], learn.iteration / numIt); });
   }
   afterBatch(learn: Learner): void {
     const smooth = this.recorder.smoothLosses[this.recorder.smoothLosses.length - 1];
@@ -117,9 +118,13 @@ export function suggestLrs(lrs: number[], losses: number[], numIt: number): LrSu
  * lrFind leaves no trace on later training.
  */
 export async function lrFind(learn: Learner, options: LrFindOptions = {}): Promise<LrFindResult> {
-  const settings: Required<LrFindOptions> = { startLr: 1e-7, endLr: 10, numIt: 100, stopDiv: true, ...options };
-  settings.numIt = Math.max(6, settings.numIt);
-  if (!(settings.startLr > 0 && settings.endLr > settings.startLr)) throw new Error(`lr-find.ts: need 0 < startLr < endLr, got ${settings.startLr} and ${settings.endLr}`);
+  const numIt = Math.max(6, options.numIt ?? 100);
+  const starts = learn.lrsFor(options.startLr ?? 1e-7);
+  const ends = learn.lrsFor(options.endLr ?? 10);
+  starts.forEach((start, g) => {
+    if (!(start > 0 && ends[g] > start)) throw new Error(`lr-find.ts: need 0 < startLr < endLr${starts.length > 1 ? ` in group ${g}` : ''}, got ${start} and ${ends[g]}`);
+  });
+  const settings = { starts, ends, numIt, stopDiv: options.stopDiv ?? true };
   const hadOptimizer = learn.optimizer !== undefined;
   const optimizer = learn.createOptimizer();
   const weights = noGrad(() => tidy(() => new Map([...learn.model.stateDict()].map(([k, t]) => [k, keep(t.clone())]))));
@@ -135,7 +140,7 @@ export async function lrFind(learn: Learner, options: LrFindOptions = {}): Promi
   try {
     const epochs = Math.floor(settings.numIt / learn.data.train.length) + 1;
     try {
-      await learn.fit(epochs, settings.startLr, { callbacks: [recorder, new LrFinder(recorder, settings)] });
+      await learn.fit(epochs, starts, { callbacks: [recorder, new LrFinder(recorder, settings)] });
     } catch (error) {
       // NOTE: a sweep that reaches a non-finite loss has diverged: that ends it, it is not a failure.
       if (!(error instanceof NonFiniteLossError)) throw error;

@@ -5,6 +5,7 @@
 import type { Callback } from './events.js';
 import type { EpochRecord, FitOptions, Learner } from './learner.js';
 import { ParamScheduler } from './callbacks/param-scheduler.js';
+import type { LrSpec } from './lr-spec.js';
 
 /** A schedule: the value at `pos`, the fraction of training done (0 at the start, 1 at the end). */
 export type Schedule = (pos: number) => number;
@@ -93,23 +94,31 @@ export function oneCycleSchedules(lrMax: number, options: OneCycleOptions = {}):
 }
 
 /** Fits with a scheduler callback added for this fit only. */
-async function fitScheduled(learn: Learner, epochs: number, lr: number, scheduler: Callback, options: FitOptions): Promise<EpochRecord[]> {
+async function fitScheduled(learn: Learner, epochs: number, lr: LrSpec, scheduler: Callback, options: FitOptions): Promise<EpochRecord[]> {
   return learn.fit(epochs, lr, { ...options, callbacks: [scheduler, ...(options.callbacks ?? [])] });
+}
+
+/** One schedule per parameter group (a single one when there is one group), each from that group's lr. */
+function perGroup(lrs: number[], make: (lr: number) => Schedule): Schedule | Schedule[] {
+  return lrs.length === 1 ? make(lrs[0]) : lrs.map(make);
 }
 
 /**
  * One-cycle training (Smith; fastai's fit_one_cycle): lr rises by cosine from lrMax/divFactor
  * to lrMax over pctStart of training, then falls to lrMax/finalDiv; momentum moves the other way.
+ * `lrMax` may differ per group (an array or lrSlice): each group follows its own curve.
  */
-export function fitOneCycle(learn: Learner, epochs: number, lrMax: number, options: OneCycleOptions = {}): Promise<EpochRecord[]> {
-  const { lr, mom } = oneCycleSchedules(lrMax, options);
-  return fitScheduled(learn, epochs, lrMax, new ParamScheduler({ lr, mom }), options);
+export async function fitOneCycle(learn: Learner, epochs: number, lrMax: LrSpec, options: OneCycleOptions = {}): Promise<EpochRecord[]> {
+  const lrs = learn.lrsFor(lrMax);
+  const lr = perGroup(lrs, (max) => oneCycleSchedules(max, options).lr);
+  const { mom } = oneCycleSchedules(lrs[lrs.length - 1], options);
+  return fitScheduled(learn, epochs, lrs, new ParamScheduler({ lr, mom }), options);
 }
 
 /** Options of fitSGDR. */
 export interface SGDROptions extends FitOptions {
-  /** Peak lr of every cycle (default: the learner's lr). */
-  lrMax?: number;
+  /** Peak lr of every cycle (default: the learner's lr); per group as an array or lrSlice. */
+  lrMax?: LrSpec;
 }
 
 /** Epochs that `cycles` SGDR cycles take: cycleLen * (1 + mult + mult^2 + ...). */
@@ -128,14 +137,14 @@ export function sgdrSchedule(lrMax: number, cycles: number, cycleLen: number, cy
  * SGDR, warm restarts (Loshchilov & Hutter; fastai's fit_sgdr): `cycles` cosine annealings from
  * lrMax to 0, the first cycleLen epochs long, each next one cycleMult times longer.
  */
-export function fitSGDR(learn: Learner, cycles: number, cycleLen: number, cycleMult = 2, options: SGDROptions = {}): Promise<EpochRecord[]> {
-  const lrMax = options.lrMax ?? learn.defaultLr;
+export async function fitSGDR(learn: Learner, cycles: number, cycleLen: number, cycleMult = 2, options: SGDROptions = {}): Promise<EpochRecord[]> {
+  const lrs = learn.lrsFor(options.lrMax ?? learn.defaultLr);
   if (!Number.isInteger(cycles) || cycles < 1 || !Number.isInteger(cycleLen) || cycleLen < 1) {
     throw new Error(`schedules.ts: fitSGDR needs positive integer cycles and cycleLen, got ${cycles} and ${cycleLen}`);
   }
   if (!Number.isInteger(cycleMult) || cycleMult < 1) throw new Error(`schedules.ts: fitSGDR cycleMult must be a positive integer, got ${cycleMult}`);
   const epochs = sgdrEpochs(cycles, cycleLen, cycleMult);
-  return fitScheduled(learn, epochs, lrMax, new ParamScheduler({ lr: sgdrSchedule(lrMax, cycles, cycleLen, cycleMult) }), options);
+  return fitScheduled(learn, epochs, lrs, new ParamScheduler({ lr: perGroup(lrs, (max) => sgdrSchedule(max, cycles, cycleLen, cycleMult)) }), options);
 }
 
 /** Options of fitFlatCos. */
@@ -153,9 +162,10 @@ export function flatCosSchedule(lr: number, options: FlatCosOptions = {}): Sched
   return combinedCosine(pctStart, lr, lr, lr / finalDiv);
 }
 
-/** Flat lr for pctStart of training, then cosine annealing to lr/finalDiv (fastai's fit_flat_cos). */
-export function fitFlatCos(learn: Learner, epochs: number, lr: number, options: FlatCosOptions = {}): Promise<EpochRecord[]> {
-  return fitScheduled(learn, epochs, lr, new ParamScheduler({ lr: flatCosSchedule(lr, options) }), options);
+/** Flat lr for pctStart of training, then cosine annealing to lr/finalDiv (fastai's fit_flat_cos); lr may differ per group. */
+export async function fitFlatCos(learn: Learner, epochs: number, lr: LrSpec, options: FlatCosOptions = {}): Promise<EpochRecord[]> {
+  const lrs = learn.lrsFor(lr);
+  return fitScheduled(learn, epochs, lrs, new ParamScheduler({ lr: perGroup(lrs, (value) => flatCosSchedule(value, options)) }), options);
 }
 
 function checkPct(pct: number, where: string): void {

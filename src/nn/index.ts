@@ -16,3 +16,4 @@ export { withForwardHooks, withForwardHook, findModule, type ForwardHook } from 
 export * from './losses.js';
 export * as init from './init.js';
 export { functional } from '../tensor/index.js';
+export { NamedSequential } from './named-sequential.js';

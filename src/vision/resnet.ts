@@ -41,7 +41,7 @@ function conv1x1(inPlanes: number, outPlanes: number, stride = 1): Conv2d {
  * NOTE: Sequential keeps every intermediate alive until the enclosing tidy() ends; freeing them
  * here keeps inference memory at PyTorch's level (autograd holds its own references when training).
  */
-function applyLayers(x: Tensor, layers: Module[]): Tensor {
+export function applyLayers(x: Tensor, layers: Module[]): Tensor {
   let out = x;
   for (const layer of layers) {
     const next = layer.forward(out);

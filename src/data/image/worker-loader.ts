@@ -73,9 +73,11 @@ export class ImageLoader implements BatchSource {
   private readonly decode: ReturnType<typeof resolveDecodeOptions>;
   private readonly stats: { mean: number[]; std: number[] } | null;
   private pool: WorkerPool | null = null;
+  private readonly init: ImageLoaderOptions;
 
   /** Builds a loader; workers start on the first iteration. */
   constructor(readonly dataset: ImageDataset, options: ImageLoaderOptions = {}) {
+    this.init = options;
     const workers = options.workers ?? Math.min(4, availableParallelism());
     this.options = {
       batchSize: options.batchSize ?? 64, shuffle: options.shuffle ?? false, seed: options.seed ?? 0, dropLast: options.dropLast ?? false,
@@ -210,6 +212,21 @@ export class ImageLoader implements BatchSource {
       throw error;
     }
     if (this.skipped.size > skippedBefore) (this.options.log ?? console.warn)(`kestrel: ${this.skipped.summary(this.dataset.length)}`);
+  }
+
+  /**
+   * A loader over the same files, decoding and normalisation, in order and without random
+   * transforms: random crops become the centre crop of the same size, flips, warps and lighting
+   * are dropped (imageFolderLoaders' validation transforms). Close it when done.
+   */
+  withoutAugmentation(): ImageLoader {
+    const t = this.transforms;
+    const random = t?.randomResizedCrop !== undefined && t.randomResizedCrop !== false;
+    const plain: ImageTransforms | null = t === null ? null : {
+      size: t.size, resize: random ? 'crop' : t.resize, ...(random || t.cropFraction === undefined ? {} : { cropFraction: t.cropFraction }),
+      ...(t.kernel === undefined ? {} : { kernel: t.kernel }),
+    };
+    return new ImageLoader(this.dataset, { ...this.init, transforms: plain, shuffle: false, cache: false });
   }
 
   /** Where the loader stands, for checkpoints: order and augmentation are functions of (seed, epoch, index) alone. */

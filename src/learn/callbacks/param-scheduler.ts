@@ -6,8 +6,8 @@ import type { Schedule } from '../schedules.js';
 
 /** The schedules a ParamScheduler follows. */
 export interface ParamSchedules {
-  /** Learning rate by training progress. */
-  lr?: Schedule;
+  /** Learning rate by training progress: one schedule for every group, or one per parameter group. */
+  lr?: Schedule | readonly Schedule[];
   /** Momentum (SGD's momentum, Adam's beta1) by training progress. */
   mom?: Schedule;
 }
@@ -50,9 +50,13 @@ export class ParamScheduler implements Callback {
   private apply(learn: Learner): void {
     this.pos = this.progress(learn);
     const optimizer = learn.createOptimizer();
-    for (const group of optimizer.paramGroups) {
-      if (this.schedules.lr) group.lr = this.schedules.lr(this.pos);
-      if (this.schedules.mom) setGroupMomentum(group, this.schedules.mom(this.pos));
+    const { lr, mom } = this.schedules;
+    if (Array.isArray(lr) && lr.length !== optimizer.paramGroups.length) {
+      throw new Error(`ParamScheduler: ${lr.length} lr schedules for ${optimizer.paramGroups.length} parameter groups`);
     }
+    optimizer.paramGroups.forEach((group, g) => {
+      if (lr) group.lr = Array.isArray(lr) ? (lr as readonly Schedule[])[g](this.pos) : (lr as Schedule)(this.pos);
+      if (mom) setGroupMomentum(group, mom(this.pos));
+    });
   }
 }

@@ -5,7 +5,8 @@ import { groupMomentum } from './param-scheduler.js';
 
 /**
  * Records every training batch's loss (raw and smoothed like fastai's AvgSmoothLoss), the lr and
- * momentum of the first parameter group, and every epoch's record (losses and metrics).
+ * momentum of the last parameter group (the head's, as fastai records), every group's lr, and every
+ * epoch's record (losses and metrics).
  */
 export class Recorder implements Callback {
   readonly name = 'Recorder';
@@ -14,8 +15,10 @@ export class Recorder implements Callback {
   readonly losses: number[] = [];
   /** Exponentially smoothed, debiased training loss per batch (beta = `beta`). */
   readonly smoothLosses: number[] = [];
-  /** Learning rate per training batch (first parameter group). */
+  /** Learning rate per training batch (last parameter group: the only one, or the head's). */
   readonly lrs: number[] = [];
+  /** Learning rate of every parameter group per training batch (groups in order). */
+  readonly groupLrs: number[][] = [];
   /** Momentum (SGD momentum or Adam beta1) per training batch; NaN when the optimizer has none. */
   readonly moms: number[] = [];
   /** Learner iteration of each recorded batch. */
@@ -30,7 +33,7 @@ export class Recorder implements Callback {
 
   /** Clears everything recorded. */
   reset(): void {
-    for (const list of [this.losses, this.smoothLosses, this.lrs, this.moms, this.iterations, this.epochs]) list.length = 0;
+    for (const list of [this.losses, this.smoothLosses, this.lrs, this.groupLrs, this.moms, this.iterations, this.epochs]) list.length = 0;
     this.smooth = 0;
     this.count = 0;
   }
@@ -39,7 +42,7 @@ export class Recorder implements Callback {
 
   afterBatch(learn: Learner): void {
     if (!learn.training || learn.loss === undefined) return;
-    const group = learn.optimizer?.paramGroups[0];
+    const group = learn.optimizer?.paramGroups.at(-1);
     const value = learn.lossValue;
     this.count++;
     // NOTE: torch.lerp(loss, val, beta) = beta * val + (1 - beta) * loss, debiased by 1 - beta^count.
@@ -47,6 +50,7 @@ export class Recorder implements Callback {
     this.losses.push(value);
     this.smoothLosses.push(this.smooth / (1 - this.beta ** this.count));
     this.lrs.push(group?.lr ?? NaN);
+    this.groupLrs.push(learn.optimizer?.paramGroups.map((g) => g.lr) ?? []);
     this.moms.push(group ? groupMomentum(group) ?? NaN : NaN);
     this.iterations.push(learn.iteration);
   }

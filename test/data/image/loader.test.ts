@@ -160,3 +160,18 @@ test('JPEGs (native path) give the same batches whatever the worker count, and g
   assert.throws(() => threaded.setState({ epoch: 1, seed: 6 }), /saved with seed 6, this loader has seed 5/);
   assert.throws(() => threaded.setState({ epoch: -1, seed: 5 }), /epoch must be a non-negative integer/);
 });
+
+test('withoutAugmentation: the same files in order, at the same size and batch size, with the validation transforms', async () => {
+  const data = await dataset(7);
+  const loader = new ImageLoader(data, { batchSize: 3, shuffle: true, seed: 5, workers: 0, transforms: augmentTransforms({ size: 24 }), normalize: 'imagenet' });
+  const plain = loader.withoutAugmentation();
+  const reference = new ImageLoader(data, { batchSize: 3, workers: 0, transforms: { size: 24, resize: 'crop' }, normalize: 'imagenet' });
+  const [first, second, expected] = [await epochBytes(plain), await epochBytes(plain), await epochBytes(reference)];
+  assert.deepEqual(first.y, [[0, 1, 2], [3, 0, 1], [2]]);
+  for (const run of [first, second]) {
+    assert.deepEqual(run.y, expected.y);
+    run.x.forEach((x, b) => assert.ok(Buffer.from(x.buffer).equals(Buffer.from(expected.x[b].buffer)), `batch ${b} bytes`));
+  }
+  assert.equal(loader.epoch, 0, 'the augmenting loader is untouched');
+  for (const l of [loader, plain, reference]) await l.close();
+});
