@@ -10,3 +10,5 @@ export { LabelSmoothingCrossEntropy } from './losses.js';
 export { tta, ttaViews, type TTAOptions } from './tta.js';
 export { saveCheckpoint, loadCheckpoint, hasCheckpoint, CHECKPOINT_POINTER, type CheckpointInfo } from './checkpoint.js';
 export { saveWeights, loadWeights, WEIGHTS_FORMAT } from './weights.js';
+export { MixedPrecision, resolvePrecision, autocastFloat, modelDevice, PRECISIONS, type Precision, type ResolvedPrecision, type PrecisionChoice } from './precision.js';
+export { Inference, type InferenceOptions, type InferencePrecision } from './inference.js';

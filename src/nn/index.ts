@@ -7,6 +7,8 @@ export { BatchNorm1d, BatchNorm2d, type BatchNormOptions } from './batchnorm.js'
 export { Dropout } from './dropout.js';
 export { ReLU, LeakyReLU, Sigmoid, Tanh, Softmax } from './activation.js';
 export { Sequential, Flatten } from './sequential.js';
+export { BatchNormFolder, foldBatchNorm, convBatchNormPairs, type FoldedBatchNorm, type DeclaresConvBatchNormPairs } from './fold-batchnorm.js';
+export { wantsChannelsLast, toChannelsLast, type ChannelsLastPreference } from './memory-format.js';
 export { summarize, type Summary, type SummaryRow } from './summary.js';
 export * from './losses.js';
 export * as init from './init.js';
