@@ -1,11 +1,11 @@
 /** `kestrel info`: what engine this is (libtorch version, threads, BLAS, devices). */
-import { memory, runtimeInfo } from '../tensor/index.js';
+import { bf16Support, memory, runtimeInfo } from '../tensor/index.js';
 import { type CommandSpec, commandHelp, parseCommand } from './args.js';
 
 /** The command's options. */
 export const infoSpec: CommandSpec = {
   name: 'info',
-  summary: 'show the engine: libtorch version, threads, BLAS, CUDA, allocator',
+  summary: 'show the engine: libtorch version, threads, BLAS, CUDA, bfloat16 support, allocator',
   positionals: [],
   options: { verbose: { type: 'boolean', description: "also print libtorch's build configuration" } },
 };
@@ -20,6 +20,9 @@ export async function runInfo(argv: string[]): Promise<number> {
   console.log(`threads  ${info.threads}`);
   console.log(`blas     ${blas} (libblas.so.3 as linked at run time)`);
   console.log(`cuda     ${info.cudaAvailable ? `yes, ${info.cudaDevices} device(s)` : 'no'}`);
+  const bf16 = bf16Support();
+  console.log(`bf16     ${bf16.available ? 'yes' : 'no'}: ${bf16.reason}${bf16.available ? ' (--precision auto trains in bf16)' : ''}`);
+  console.log(`onednn   ${info.mkldnn ? 'yes' : 'no'}`);
   console.log(`memory   caching allocator ${info.cachingAllocator ? 'on' : 'off'}, ${memory().liveTensors} live tensors`);
   if (options.verbose) console.log(`\n${info.config}\n${info.parallel}`);
   return 0;

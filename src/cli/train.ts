@@ -2,11 +2,11 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { manualSeed, setNumThreads, writeTextFileAtomic } from '../tensor/index.js';
-import { Learner } from '../learn/index.js';
+import { Learner, PRECISIONS } from '../learn/index.js';
 import { defaultArchitectures, saveModel } from '../io/index.js';
 import { type CommandSpec, UsageError, commandHelp, parseCommand } from './args.js';
 import { openDataset } from './dataset-arg.js';
-import { SCHEDULES, type ScheduleName, perClassResults, planCallbacks, resumeFrom, runSchedule } from './fit-plan.js';
+import { SCHEDULES, type ScheduleName, checkPrecisionFlag, perClassResults, planCallbacks, resumeFrom, runSchedule } from './fit-plan.js';
 
 /** The command's options. */
 export const trainSpec: CommandSpec = {
@@ -28,6 +28,7 @@ export const trainSpec: CommandSpec = {
     'checkpoint-every': { type: 'integer', description: 'save a resumable checkpoint in OUT/checkpoint every N epochs', min: 1 },
     resume: { type: 'string', description: 'continue the run in DIR from its last checkpoint (same flags)' },
     'early-stop': { type: 'integer', description: 'stop after PATIENCE epochs without a lower validation loss', min: 1 },
+    precision: { type: 'string', description: 'training precision: auto = bf16 where the CPU and libtorch support it, else fp32', default: 'auto', choices: PRECISIONS },
   },
 };
 
@@ -36,6 +37,7 @@ export async function runTrain(argv: string[]): Promise<number> {
   const { positionals, options } = parseCommand(trainSpec, argv);
   if (options.help) { console.log(commandHelp(trainSpec)); return 0; }
   if (options.threads !== undefined) setNumThreads(options.threads as number);
+  const precision = checkPrecisionFlag(String(options.precision));
   const seed = options.seed as number;
   manualSeed(seed);
   const datasetName = positionals[0] ?? 'sample';
@@ -57,7 +59,8 @@ export async function runTrain(argv: string[]): Promise<number> {
   const lr = options.lr as number;
   const schedule = String(options.schedule) as ScheduleName;
   const { recorder, callbacks } = planCallbacks(out, { checkpointEvery: options['checkpoint-every'] as number | undefined, earlyStop: options['early-stop'] as number | undefined });
-  const learn = new Learner(model, { train: data.train, valid: data.valid }, { lr, callbacks });
+  const learn = new Learner(model, { train: data.train, valid: data.valid }, { lr, callbacks, precision });
+  if (precision !== 'auto') console.log(`kestrel: precision ${learn.amp.precision}`);
   const startEpoch = resumeDir ? resumeFrom(learn, resumeDir, epochs) : 0;
   let extra: Record<string, unknown> = {};
   try {
@@ -66,7 +69,7 @@ export async function runTrain(argv: string[]): Promise<number> {
   } finally {
     await data.close();
     // NOTE: write what was learned even when training stops early (e.g. NaN loss).
-    if (learn.history.length > 0) writeMetrics(out, learn.history, { schedule: { name: schedule, lrMax: lr, lrs: recorder.lrs, moms: recorder.moms }, ...extra });
+    if (learn.history.length > 0) writeMetrics(out, learn.history, { precision: learn.amp.precision, schedule: { name: schedule, lrMax: lr, lrs: recorder.lrs, moms: recorder.moms }, ...extra });
   }
   const last = learn.history[learn.history.length - 1];
   saveModel(out, model, {
