@@ -2,7 +2,7 @@
 import { type Tensor, cat, dispose, tidy } from '../tensor/index.js';
 import { type Module, type Parameter, crossEntropy } from '../nn/index.js';
 import { Adam, type Optimizer } from '../optim/index.js';
-import type { Batch, BatchSource } from '../data/index.js';
+import { type Batch, type BatchSource, requestLayout } from '../data/index.js';
 import {
   BATCH_EVENTS, type Callback, CancelBatchError, CancelEpochError, CancelFitError, CancelTrainError,
   CancelValidateError, EVENTS, type EventName, NonFiniteLossError,
@@ -286,6 +286,7 @@ export class Learner {
   private async allBatches(source: BatchSource, training: boolean): Promise<number> {
     this.training = training;
     this.model.train(training);
+    requestLayout(source, this.amp.channelsLast);
     this.numBatches = source.length;
     this.batchIndex = 0;
     let lossSum = 0;
@@ -357,6 +358,7 @@ export class Learner {
   async evaluate(source: BatchSource): Promise<{ loss: number; metrics: Record<string, number> }> {
     const wasTraining = this.model.training;
     this.model.eval();
+    requestLayout(source, this.amp.channelsLast);
     for (const metric of this.metrics) metric.reset();
     let lossSum = 0;
     let samples = 0;
@@ -385,6 +387,7 @@ export class Learner {
     const probs: Tensor[] = [];
     const targets: Tensor[] = [];
     this.model.eval();
+    requestLayout(source, this.amp.channelsLast);
     try {
       for await (const batch of source) {
         probs.push(this.inference.run(batch.x, (out) => out.softmax(1)));

@@ -3,7 +3,7 @@
  * prefetch; batches come out in order and are identical for a given seed whatever the number of workers.
  */
 import { availableParallelism } from 'node:os';
-import { type Tensor, keep, op, tensor, tidy } from '../../tensor/index.js';
+import { type MemoryFormat, type Tensor, keep, op, tensor, tidy } from '../../tensor/index.js';
 import type { Batch } from '../dataset.js';
 import type { BatchSource } from '../loader.js';
 import { type BadImage, BadImageLog, type OnBadImage } from './bad-image.js';
@@ -58,12 +58,14 @@ export interface ImageLoaderState {
   seed: number;
 }
 
-/** Yields NCHW float32 `{x, y}` batches (y int64 labels; -1 when unlabelled). The consumer disposes each batch. */
+/** Yields NCHW float32 `{x, y}` batches (y int64 labels; -1 when unlabelled), contiguous or channels-last. The consumer disposes each batch. */
 export class ImageLoader implements BatchSource {
   /** Next epoch number; each iteration uses it (seeding order and augmentation) and then increments it. */
   epoch = 0;
   /** Files that failed while loading (across epochs). */
   readonly skipped = new BadImageLog();
+  /** Layout of the batches: 'channels-last' skips the HWC-to-CHW copy (the Learner sets it for convolutional models). */
+  memoryFormat: MemoryFormat = 'contiguous';
   private readonly options: Required<Omit<ImageLoaderOptions, 'transforms' | 'decode' | 'log' | 'cache'>> & Pick<ImageLoaderOptions, 'log'>;
   /** Decoded samples by dataset index (null: known bad), when caching. */
   private readonly cache: Map<number, Uint8Array | null> | null;
@@ -139,8 +141,10 @@ export class ImageLoader implements BatchSource {
     const labels = BigInt64Array.from(result.indices, (i) => BigInt(this.dataset.items[i].label));
     return tidy(() => {
       const pixels = tensor(new Uint8Array(result.data), [n, height, width, channels]);
-      // NOTE: uint8 permute+contiguous first (1 byte per value), so the float copy is born contiguous.
-      const x: Tensor = pixels.permute(0, 3, 1, 2).contiguous().float();
+      // NOTE: uint8 permute+contiguous first (1 byte per value), so the float copy is born contiguous;
+      // channels-last is the workers' HWC order already, so the permuted view converts without a reorder.
+      const nchw = pixels.permute(0, 3, 1, 2);
+      const x: Tensor = (this.memoryFormat === 'channels-last' ? nchw : nchw.contiguous()).float();
       const stats = this.stats ?? { mean: new Array<number>(channels).fill(0), std: new Array<number>(channels).fill(1) };
       // NOTE: (x / 255 - mean) / std as one fused op, shift + x * scale; each elementwise op over a large
       // batch is a parallel region, so fewer ops means less waiting when workers keep the cores busy.
