@@ -4,6 +4,8 @@ import { datasetsSpec, runDatasets } from './datasets.js';
 import { evaluateSpec, runEvaluate } from './evaluate.js';
 import { infoSpec, runInfo } from './info.js';
 import { lrFindSpec, runLrFind } from './lr-find.js';
+import { predictSpec, runPredict } from './predict.js';
+import { runServe, serveSpec } from './serve.js';
 import { runShow, showSpec } from './show.js';
 import { runTrain, trainSpec } from './train.js';
 
@@ -18,7 +20,9 @@ export const commands: Record<string, Command> = {
   train: { spec: trainSpec, run: runTrain },
   evaluate: { spec: evaluateSpec, run: runEvaluate },
   'lr-find': { spec: lrFindSpec, run: runLrFind },
+  predict: { spec: predictSpec, run: runPredict },
   datasets: { spec: datasetsSpec, run: runDatasets },
+  serve: { spec: serveSpec, run: runServe },
   show: { spec: showSpec, run: runShow },
   info: { spec: infoSpec, run: runInfo },
 };

@@ -4,6 +4,8 @@ import { BatchNorm2d } from './batchnorm.js';
 import { Conv2d } from './conv.js';
 import type { Module } from './module.js';
 import { Sequential } from './sequential.js';
+import { GraphModel } from './graph/model.js';
+import type { SymbolicTensor } from './graph/symbolic.js';
 
 /**
  * A module that says which of its convolutions feed straight into a batch norm (and nothing else),
@@ -19,9 +21,33 @@ function declaresPairs(module: Module): module is Module & DeclaresConvBatchNorm
 }
 
 /**
+ * Calls of a graph model where a convolution's output goes only into a batch norm: each layer called
+ * once, the convolution's output read by nothing else and not a model output.
+ */
+function graphPairs(model: GraphModel): [Module, Module][] {
+  const calls = new Map<Module, number>();
+  const readers = new Map<SymbolicTensor, number>();
+  for (const step of model.steps) {
+    calls.set(step.module, (calls.get(step.module) ?? 0) + 1);
+    for (const t of step.inputs) readers.set(t, (readers.get(t) ?? 0) + 1);
+  }
+  const outputs = new Set(model.outputs);
+  const pairs: [Module, Module][] = [];
+  for (const step of model.steps) {
+    if (!(step.module instanceof BatchNorm2d) || step.inputs.length !== 1 || calls.get(step.module) !== 1) continue;
+    const input = step.inputs[0];
+    const producer = model.steps.find((s) => s.outputs.includes(input));
+    if (!producer || producer.outputs.length !== 1 || calls.get(producer.module) !== 1 || readers.get(input) !== 1 || outputs.has(input)) continue;
+    pairs.push([producer.module, step.module]);
+  }
+  return pairs;
+}
+
+/**
  * The (Conv2d, BatchNorm2d) pairs of a model that can be folded: adjacent layers of every
- * Sequential, plus the pairs modules declare (DeclaresConvBatchNormPairs). A pair needs a batch
- * norm with running statistics and as many features as the convolution has output channels.
+ * Sequential, convolutions feeding only a batch norm in graph models, plus the pairs modules
+ * declare (DeclaresConvBatchNormPairs). A pair needs a batch norm with running statistics and as
+ * many features as the convolution has output channels.
  */
 export function convBatchNormPairs(model: Module): [Conv2d, BatchNorm2d][] {
   const pairs: [Conv2d, BatchNorm2d][] = [];
@@ -29,6 +55,7 @@ export function convBatchNormPairs(model: Module): [Conv2d, BatchNorm2d][] {
   for (const [, module] of model.namedModules()) {
     const candidates: [Module, Module][] = [];
     if (module instanceof Sequential) for (let i = 0; i + 1 < module.length; i++) candidates.push([module[i], module[i + 1]]);
+    if (module instanceof GraphModel) candidates.push(...graphPairs(module));
     if (declaresPairs(module)) candidates.push(...module.convBatchNormPairs());
     for (const [conv, bn] of candidates) {
       if (!(conv instanceof Conv2d) || !(bn instanceof BatchNorm2d) || used.has(conv) || used.has(bn)) continue;

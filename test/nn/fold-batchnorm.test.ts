@@ -2,7 +2,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { type Tensor, manualSeed, maxAbsDiff, noGrad, randn, tidy } from '../../src/tensor/index.js';
 import {
-  BatchNorm2d, BatchNormFolder, Conv2d, type Module, ReLU, Sequential, convBatchNormPairs, foldBatchNorm,
+  BatchNorm2d, BatchNormFolder, Conv2d, GraphModel, type Module, ReLU, Sequential, add, convBatchNormPairs, foldBatchNorm, input,
 } from '../../src/nn/index.js';
 import { BasicBlock, resnet18 } from '../../src/vision/resnet.js';
 
@@ -91,5 +91,25 @@ test('foldBatchNorm stays until restore(); only convolutions feeding a batch nor
     fold.restore();
     assert.equal((model[5] as Conv2d).hasEvalWeights, false);
     assert.equal(maxAbsDiff(evalOutput(model, x), plain), 0);
+  });
+});
+
+test('graph models fold a convolution whose output only feeds a batch norm (not one read twice)', () => {
+  manualSeed(14);
+  tidy(() => {
+    const inputs = input([3, 8, 8]);
+    const c1 = new Conv2d(3, 4, 3, { padding: 'same' }).apply(inputs);
+    const r1 = new ReLU().apply(new BatchNorm2d(4).apply(c1));
+    const c2 = new Conv2d(4, 4, 3, { padding: 'same' }).apply(r1);
+    const model = new GraphModel({ inputs, outputs: add(new BatchNorm2d(4).apply(c2), c2) });
+    const pairs = convBatchNormPairs(model);
+    assert.deepEqual(pairs.map(([c, b]) => [c.name, b.name]), [['conv2d', 'batch_norm2d']]);
+    settle(model, [4, 3, 8, 8]);
+    const x = randn([2, 3, 8, 8]);
+    const plain = evalOutput(model, x);
+    const folder = new BatchNormFolder(model);
+    const folded = folder.run(() => evalOutput(model, x));
+    assert.ok(maxAbsDiff(plain, folded) <= 1e-5, `max difference ${maxAbsDiff(plain, folded)}`);
+    folder.release();
   });
 });

@@ -15,7 +15,11 @@ export interface SampleKey {
 
 /** Loads one image file and applies `transforms` with the generator for `key`; HWC uint8 at the output size. */
 export async function loadImageSample(file: string, transforms: ImageTransforms | null, decode: ResolvedDecodeOptions, key: SampleKey): Promise<DecodedImage> {
-  const buffer = await readImageFile(file);
+  return transformImageBuffer(await readImageFile(file), file, transforms, decode, key);
+}
+
+/** Like {@link loadImageSample} for bytes already in memory (`file` names them in errors). */
+export async function transformImageBuffer(buffer: Buffer, file: string, transforms: ImageTransforms | null, decode: ResolvedDecodeOptions, key: SampleKey): Promise<DecodedImage> {
   if (!transforms) return decodeImageBuffer(buffer, file, decode);
   // NOTE: plain JPEGs (most photo datasets) take the native path; it returns null for anything it does not handle.
   const fast = (transforms.kernel ?? 'linear') === 'linear' ? fastJpegHeader(buffer, file, decode.maxPixels) : null;
