@@ -16,6 +16,15 @@ export interface DeclaresConvBatchNormPairs {
   convBatchNormPairs(): [Conv2d, BatchNorm2d][];
 }
 
+/**
+ * Whether a layer computes exactly what its base class does, so folding stays exact: a subclass that
+ * overrides forward (a fused activation, say) is left alone unless it says `canFoldBatchNorm`.
+ */
+function plain(layer: Module, base: { prototype: { forward: unknown } }): boolean {
+  const own = (layer as { canFoldBatchNorm?: unknown }).canFoldBatchNorm;
+  return typeof own === 'boolean' ? own : layer.forward === base.prototype.forward;
+}
+
 function declaresPairs(module: Module): module is Module & DeclaresConvBatchNormPairs {
   return typeof (module as Partial<DeclaresConvBatchNormPairs>).convBatchNormPairs === 'function';
 }
@@ -47,7 +56,8 @@ function graphPairs(model: GraphModel): [Module, Module][] {
  * The (Conv2d, BatchNorm2d) pairs of a model that can be folded: adjacent layers of every
  * Sequential, convolutions feeding only a batch norm in graph models, plus the pairs modules
  * declare (DeclaresConvBatchNormPairs). A pair needs a batch norm with running statistics and as
- * many features as the convolution has output channels.
+ * many features as the convolution has output channels, and layers that compute just the
+ * convolution and the normalisation (see `plain`).
  */
 export function convBatchNormPairs(model: Module): [Conv2d, BatchNorm2d][] {
   const pairs: [Conv2d, BatchNorm2d][] = [];
@@ -59,6 +69,7 @@ export function convBatchNormPairs(model: Module): [Conv2d, BatchNorm2d][] {
     if (declaresPairs(module)) candidates.push(...module.convBatchNormPairs());
     for (const [conv, bn] of candidates) {
       if (!(conv instanceof Conv2d) || !(bn instanceof BatchNorm2d) || used.has(conv) || used.has(bn)) continue;
+      if (!plain(conv, Conv2d) || !plain(bn, BatchNorm2d)) continue;
       if (!bn.running_mean || !bn.running_var || bn.numFeatures !== conv.outChannels) continue;
       pairs.push([conv, bn]);
       used.add(conv).add(bn);

@@ -113,3 +113,26 @@ test('graph models fold a convolution whose output only feeds a batch norm (not 
     folder.release();
   });
 });
+
+test('a convolution subclass that changes forward (a fused activation) is not folded unless it says canFoldBatchNorm', () => {
+  class ConvRelu extends Conv2d {
+    override forward(x: Tensor): Tensor { return super.forward(x).relu(); }
+  }
+  class LinearConv extends ConvRelu {
+    readonly canFoldBatchNorm = true;
+    override forward(x: Tensor): Tensor { return Conv2d.prototype.forward.call(this, x); }
+  }
+  class ShiftedNorm extends BatchNorm2d {
+    override forward(x: Tensor): Tensor { return super.forward(x).add(1); }
+  }
+  manualSeed(15);
+  tidy(() => {
+    const model = new Sequential(new ConvRelu(3, 4, 1), new BatchNorm2d(4), new LinearConv(4, 4, 1), new BatchNorm2d(4), new Conv2d(4, 4, 1), new ShiftedNorm(4));
+    assert.deepEqual(convBatchNormPairs(model).map(([c]) => model.layers.indexOf(c)), [2]);
+    settle(model, [3, 3, 4, 4]);
+    const x = randn([2, 3, 4, 4]);
+    const folder = new BatchNormFolder(model);
+    assert.ok(maxAbsDiff(folder.run(() => evalOutput(model, x)), evalOutput(model, x)) <= 1e-5);
+    folder.release();
+  });
+});
