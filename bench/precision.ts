@@ -6,13 +6,13 @@
  * `npm run bench:precision -- --accuracy [--epochs 5] [--seeds 3] [--dataset fashion-mnist]`: trains with
  * `kestrel train --precision fp32` and `--precision bf16` per seed and compares the final test accuracy.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bf16Support, runtimeInfo } from '../src/tensor/index.js';
-import { joinSections, markdownSections, sectionHeading } from './common.js';
+import { sectionHeading, writeSection } from './common.js';
 import { runWorker, waitForQuiet } from './workers.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -181,23 +181,15 @@ function commandLine(): string {
   return `npm run bench:precision${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
 }
 
-/** Replaces (or appends) the section with the same heading in BENCHMARKS.md. */
-function writeSection(section: string): void {
-  const path = join(ROOT, 'BENCHMARKS.md');
-  const old = markdownSections(existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n');
-  const heading = sectionHeading(section);
-  const sections = old.sections.some((s) => sectionHeading(s) === heading)
-    ? old.sections.map((s) => (sectionHeading(s) === heading ? section : s))
-    : [...old.sections, section];
-  writeFileSync(path, joinSections(old.head, sections));
-  process.stderr.write(`bench: wrote the '${heading.slice(3)}' section of ${path}\n`);
-}
-
 function main(): void {
   const options = parseOptions(process.argv.slice(2));
   const section = options.accuracy ? runAccuracy(options) : runSpeed(options);
   console.log(section);
-  if (options.write) writeSection(section);
+  if (options.write) {
+    const path = join(ROOT, 'BENCHMARKS.md');
+    writeSection(path, sectionHeading(section), section);
+    process.stderr.write(`bench: wrote the '${sectionHeading(section).slice(3)}' section of ${path}\n`);
+  }
 }
 
 main();
