@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { runtimeInfo } from '../src/tensor/index.js';
 import { joinSections, markdownSections, sectionHeading } from './common.js';
 import { type Run, type Sample, renderReport } from './report.js';
+import { runWorker, waitForQuiet } from './workers.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PYTHON = process.env.KESTREL_TEST_PYTHON ?? '/usr/bin/python3';
@@ -31,41 +32,6 @@ function parseOptions(argv: string[]): Options {
   if (options.repeats === 0) options.repeats = options.quick ? 1 : 3;
   if (!Number.isInteger(options.repeats) || options.repeats < 1) throw new Error('bench/run.ts: --repeats needs a positive integer');
   return options;
-}
-
-/** Busy and total jiffies of all CPUs (first line of /proc/stat). */
-function cpuJiffies(): { busy: number; total: number } {
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = fields;
-  return { busy: user + nice + system + irq + softirq + steal, total: user + nice + system + idle + iowait + irq + softirq + steal };
-}
-
-/** Waits (up to `maxSeconds`) until other processes use under 0.15 cores over one second; returns whether they did. */
-function waitForQuiet(maxSeconds: number): boolean {
-  const deadline = performance.now() + maxSeconds * 1000;
-  while (performance.now() < deadline) {
-    const before = cpuJiffies();
-    spawnSync('sleep', ['1']);
-    if (cpuJiffies().busy - before.busy < 15) return true;
-  }
-  return false;
-}
-
-/** Runs one worker process; returns its RESULT plus the CPU other processes used meanwhile. */
-function runWorker(command: string, args: string[], cwd: string): Sample {
-  const ticks = 100; // NOTE: USER_HZ is 100 on Linux.
-  const before = cpuJiffies();
-  const start = performance.now();
-  const child = spawnSync(command, args, { cwd, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
-  const wall = (performance.now() - start) / 1000;
-  const after = cpuJiffies();
-  const line = child.stdout?.split('\n').find((l) => l.startsWith('RESULT '));
-  if (child.status !== 0 || !line) {
-    throw new Error(`bench/run.ts: ${command} ${args.join(' ')} failed (exit ${child.status}):\n${child.stderr}\n${child.stdout}`);
-  }
-  const result = JSON.parse(line.slice('RESULT '.length)) as Sample;
-  const otherCores = Math.max(0, (after.busy - before.busy) / ticks - result.cpuSeconds) / wall;
-  return { ...result, otherCores };
 }
 
 function workloads(o: Options): Run[] {
@@ -133,7 +99,7 @@ function main(): void {
       for (const [side, cmd, args] of sides) {
         process.stderr.write(`bench: ${run.workload} ${side} (${r + 1}/${repeats})... `);
         if (!waitForQuiet(options.quick ? 10 : 90)) process.stderr.write('(machine busy) ');
-        const sample = runWorker(cmd, args, join(ROOT, 'bench'));
+        const sample = runWorker<Sample>(cmd, args, join(ROOT, 'bench'));
         run.samples.push(sample);
         process.stderr.write(`${sample.trainSamplesPerSec ? `train ${sample.trainSamplesPerSec.toFixed(0)}/s, infer ${sample.inferSamplesPerSec!.toFixed(0)}/s, ` : ''}peak RSS ${sample.peakRssMb.toFixed(0)} MB, other load ${sample.otherCores.toFixed(2)} cores\n`);
       }

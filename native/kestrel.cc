@@ -8,13 +8,16 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <c10/core/GradMode.h>
+#include <c10/core/InferenceMode.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
 
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -284,6 +287,9 @@ ENTRY(dispose) {
   return info.Env().Undefined();
 } END
 
+// version(handle) -> the tensor's version counter (bumped by every in-place change), for caches of derived tensors.
+ENTRY(version) { return Napi::Number::New(info.Env(), static_cast<double>(get(info[0])._version())); } END
+
 ENTRY(isLive) {
   const int64_t id = info[0].As<Napi::Number>().Int64Value();
   return Napi::Boolean::New(info.Env(), id >= 0 && id < static_cast<int64_t>(slots.size()) && slots[id].defined());
@@ -323,6 +329,54 @@ ENTRY(setGradEnabled) {
   const bool previous = c10::GradMode::is_enabled();
   c10::GradMode::set_enabled(info[0].ToBoolean().Value());
   return Napi::Boolean::New(info.Env(), previous);
+} END
+
+// inferenceMode(enter) -> depth. Enter pushes a c10::InferenceMode guard, exit pops the newest;
+// TypeScript pairs them in try/finally within one synchronous call, so they nest like scopes.
+std::vector<std::unique_ptr<c10::InferenceMode>> inferenceGuards;
+
+ENTRY(inferenceMode) {
+  if (info[0].ToBoolean().Value()) {
+    inferenceGuards.push_back(std::make_unique<c10::InferenceMode>(true));
+  } else {
+    if (inferenceGuards.empty()) throw std::invalid_argument("inferenceMode: exit without enter");
+    inferenceGuards.pop_back();
+  }
+  return Napi::Number::New(info.Env(), static_cast<double>(inferenceGuards.size()));
+} END
+
+// ---- autocast (mixed precision) --------------------------------------------------
+
+// setAutocast(device 'cpu' | 'cuda', enabled, dtypeCode) -> [previousEnabled, previousDtypeCode].
+ENTRY(setAutocast) {
+  const std::string device = info[0].As<Napi::String>().Utf8Value();
+  const bool enabled = info[1].ToBoolean().Value();
+  const auto dtype = static_cast<at::ScalarType>(info[2].As<Napi::Number>().Int32Value());
+  bool wasEnabled;
+  at::ScalarType wasDtype;
+  if (device == "cpu") {
+    wasEnabled = at::autocast::is_cpu_enabled();
+    wasDtype = at::autocast::get_autocast_cpu_dtype();
+    at::autocast::set_cpu_enabled(enabled);
+    at::autocast::set_autocast_cpu_dtype(dtype);
+  } else if (device == "cuda") {
+    wasEnabled = at::autocast::is_enabled();
+    wasDtype = at::autocast::get_autocast_gpu_dtype();
+    at::autocast::set_enabled(enabled);
+    at::autocast::set_autocast_gpu_dtype(dtype);
+  } else {
+    throw std::invalid_argument("autocast: unknown device type '" + device + "' (cpu or cuda)");
+  }
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, Napi::Boolean::New(info.Env(), wasEnabled));
+  out.Set(1u, Napi::Number::New(info.Env(), static_cast<int>(wasDtype)));
+  return out;
+} END
+
+// clearAutocastCache(): drops the cached low-precision copies of weights (torch.autocast's exit does this).
+ENTRY(clearAutocastCache) {
+  at::autocast::clear_cache();
+  return info.Env().Undefined();
 } END
 
 // ---- runtime -------------------------------------------------------------------
@@ -376,6 +430,7 @@ ENTRY(runtimeInfo) {
   out.Set("threads", Napi::Number::New(env, at::get_num_threads()));
   out.Set("cudaAvailable", Napi::Boolean::New(env, torch::cuda::is_available()));
   out.Set("cudaDevices", Napi::Number::New(env, static_cast<double>(torch::cuda::device_count())));
+  out.Set("mkldnn", Napi::Boolean::New(env, at::hasMKLDNN()));
   out.Set("cachingAllocator", Napi::Boolean::New(env, kestrel::CachingCpuAllocator::instance != nullptr));
   out.Set("config", Napi::String::New(env, at::show_config()));
   out.Set("parallel", Napi::String::New(env, at::get_parallel_info()));
@@ -399,8 +454,9 @@ ENTRY(useCachingAllocator) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #define EXPORT(name) exports.Set(#name, Napi::Function::New(env, name, #name))
   EXPORT(findOp); EXPORT(schema); EXPORT(call);
-  EXPORT(fromBuffer); EXPORT(toBuffer); EXPORT(describe); EXPORT(item); EXPORT(dispose); EXPORT(isLive);
-  EXPORT(setRequiresGrad); EXPORT(grad); EXPORT(setGrad); EXPORT(backward); EXPORT(setGradEnabled);
+  EXPORT(fromBuffer); EXPORT(toBuffer); EXPORT(describe); EXPORT(item); EXPORT(dispose); EXPORT(isLive); EXPORT(version);
+  EXPORT(setRequiresGrad); EXPORT(grad); EXPORT(setGrad); EXPORT(backward); EXPORT(setGradEnabled); EXPORT(inferenceMode);
+  EXPORT(setAutocast); EXPORT(clearAutocastCache);
   EXPORT(setNumThreads); EXPORT(manualSeed); EXPORT(getRngState); EXPORT(setRngState);
   EXPORT(memoryStats); EXPORT(emptyCache); EXPORT(runtimeInfo); EXPORT(useCachingAllocator);
 #undef EXPORT

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import {
   Checkpoint, type ConfusionMatrix, EarlyStopping, type EpochRecord, type FitOptions, Learner, Recorder, confusionMatrix,
-  hasCheckpoint, loadCheckpoint,
+  type Precision, hasCheckpoint, loadCheckpoint, resolvePrecision,
 } from '../learn/index.js';
 import type { BatchSource } from '../data/index.js';
 import { UsageError } from './args.js';
@@ -20,6 +20,20 @@ export function planCallbacks(out: string, options: { checkpointEvery?: number; 
   if (options.checkpointEvery) callbacks.push(new Checkpoint(join(out, 'checkpoint'), { everyNEpochs: options.checkpointEvery }));
   if (options.earlyStop) callbacks.push(new EarlyStopping({ monitor: 'validLoss', patience: options.earlyStop }));
   return { recorder, callbacks };
+}
+
+/**
+ * Checks a --precision flag before anything is loaded or written (models train on CPU here): an
+ * explicit bf16 this CPU or libtorch cannot run natively is an Error naming the flag and the reason.
+ */
+export function checkPrecisionFlag(value: string): Precision {
+  try {
+    resolvePrecision(value as Precision, 'cpu');
+  } catch (error) {
+    const message = (error as Error).message;
+    throw new Error(message.startsWith('precision ') ? `--${message.replace(/^precision '([^']*)'/, 'precision $1')}` : `--precision ${value}: ${message}`);
+  }
+  return value as Precision;
 }
 
 /** Restores `resumeDir`'s last checkpoint into `learn`; returns the epoch to start from. */

@@ -2,11 +2,12 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { manualSeed, setNumThreads } from '../tensor/index.js';
-import { Learner } from '../learn/index.js';
+import { Learner, PRECISIONS } from '../learn/index.js';
 import { plotLrFind, plotLrSchedule } from '../interpret/index.js';
 import { defaultArchitectures } from '../io/index.js';
 import { type CommandSpec, UsageError, commandHelp, parseCommand } from './args.js';
 import { openDataset } from './dataset-arg.js';
+import { checkPrecisionFlag } from './fit-plan.js';
 
 /** The command's options. */
 export const lrFindSpec: CommandSpec = {
@@ -23,6 +24,7 @@ export const lrFindSpec: CommandSpec = {
     size: { type: 'integer', description: 'image side in pixels (image folders)', default: 64, min: 8 },
     threads: { type: 'integer', description: 'libtorch threads (default: all cores)', min: 1 },
     out: { type: 'string', description: 'directory for lr-find.png and lr-find-schedule.png', default: 'runs/lr-find' },
+    precision: { type: 'string', description: 'training precision of the sweep (as for kestrel train)', default: 'auto', choices: PRECISIONS },
   },
 };
 
@@ -31,6 +33,7 @@ export async function runLrFind(argv: string[]): Promise<number> {
   const { positionals, options } = parseCommand(lrFindSpec, argv);
   if (options.help) { console.log(commandHelp(lrFindSpec)); return 0; }
   if (options.threads !== undefined) setNumThreads(options.threads as number);
+  const precision = checkPrecisionFlag(String(options.precision));
   manualSeed(options.seed as number);
   const factory = defaultArchitectures[String(options.model)];
   if (!factory) throw new UsageError(`unknown model '${String(options.model)}'`);
@@ -38,7 +41,8 @@ export async function runLrFind(argv: string[]): Promise<number> {
   try {
     const [channels, height, width] = data.inputShape;
     const model = factory({ numClasses: data.classes.length, input: { channels, height, width } });
-    const learn = new Learner(model, { train: data.train, valid: data.valid }, { progress: false });
+    const learn = new Learner(model, { train: data.train, valid: data.valid }, { progress: false, precision });
+    console.log(`kestrel: precision ${learn.amp.precision}${precision === 'auto' ? ` (auto: ${learn.amp.choice.reason})` : ''}`);
     console.log(`kestrel: lr sweep from ${options['start-lr']} to ${options['end-lr']} over ${options.iterations} batches of ${data.description}`);
     const result = await learn.lrFind({ startLr: options['start-lr'] as number, endLr: options['end-lr'] as number, numIt: options.iterations as number });
     const out = resolve(String(options.out));

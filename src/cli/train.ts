@@ -2,12 +2,12 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { manualSeed, setNumThreads, writeTextFileAtomic } from '../tensor/index.js';
-import { GracefulStop, Learner } from '../learn/index.js';
+import { GracefulStop, Learner, PRECISIONS } from '../learn/index.js';
 import { defaultArchitectures, kestrelVersion, saveModel } from '../io/index.js';
 import { DEFAULT_DASHBOARD_PORT, Dashboard } from '../dashboard/index.js';
 import { type CommandSpec, UsageError, commandHelp, parseCommand } from './args.js';
 import { openDataset } from './dataset-arg.js';
-import { SCHEDULES, type ScheduleName, perClassResults, planCallbacks, resumeFrom, runSchedule } from './fit-plan.js';
+import { SCHEDULES, type ScheduleName, checkPrecisionFlag, perClassResults, planCallbacks, resumeFrom, runSchedule } from './fit-plan.js';
 import { writeRunReport } from './report.js';
 
 /** The command's options. */
@@ -30,6 +30,7 @@ export const trainSpec: CommandSpec = {
     'checkpoint-every': { type: 'integer', description: 'save a resumable checkpoint in OUT/checkpoint every N epochs', min: 1 },
     resume: { type: 'string', description: 'continue the run in DIR from its last checkpoint (same flags)' },
     'early-stop': { type: 'integer', description: 'stop after PATIENCE epochs without a lower validation loss', min: 1 },
+    precision: { type: 'string', description: 'training precision: auto = bf16 where the CPU and libtorch support it, else fp32', default: 'auto', choices: PRECISIONS },
     dashboard: { type: 'integer', description: `serve a live training page on PORT (default ${DEFAULT_DASHBOARD_PORT}; 0: any free port)`, min: 0 },
     host: { type: 'string', description: 'address the dashboard binds (default 127.0.0.1: this machine only)' },
     report: { type: 'boolean', description: 'write OUT/report.html (kestrel report) when training ends' },
@@ -53,6 +54,7 @@ export async function runTrain(argv: string[]): Promise<number> {
   if (options.help) { console.log(commandHelp(trainSpec)); return 0; }
   if (options.host !== undefined && options.dashboard === undefined) throw new UsageError('--host only applies with --dashboard');
   if (options.threads !== undefined) setNumThreads(options.threads as number);
+  const precision = checkPrecisionFlag(String(options.precision));
   const seed = options.seed as number;
   manualSeed(seed);
   const datasetName = positionals[0] ?? 'sample';
@@ -85,7 +87,8 @@ export async function runTrain(argv: string[]): Promise<number> {
     port: options.dashboard as number, host: options.host as string | undefined, title: `kestrel train: ${architecture} on ${datasetName}`,
     command: run.command, settings: run.settings, classes: data.classes, onListen: (url) => console.log(`kestrel: dashboard at ${url}`),
   });
-  const learn = new Learner(model, { train: data.train, valid: data.valid }, { lr, callbacks: [...callbacks, stop, ...(dashboard ? [dashboard] : [])] });
+  const learn = new Learner(model, { train: data.train, valid: data.valid }, { lr, callbacks: [...callbacks, stop, ...(dashboard ? [dashboard] : [])], precision });
+  if (precision !== 'auto') console.log(`kestrel: precision ${learn.amp.precision}`);
   const startEpoch = resumeDir ? resumeFrom(learn, resumeDir, epochs) : 0;
   let extra: Record<string, unknown> = {};
   const interrupt = () => {
@@ -109,7 +112,7 @@ export async function runTrain(argv: string[]): Promise<number> {
     const stopped = stop.stopped ? { stopped: { epoch: stop.stopped.epoch, batch: stop.stopped.batch, reason: stop.stopped.reason } } : {};
     if (learn.history.length > 0 || stop.stopped) {
       writeMetrics(out, learn.history, {
-        schedule: { name: schedule, lrMax: lr, lrs: recorder.lrs, moms: recorder.moms, losses: recorder.losses }, ...extra,
+        precision: learn.amp.precision, schedule: { name: schedule, lrMax: lr, lrs: recorder.lrs, moms: recorder.moms, losses: recorder.losses }, ...extra,
         run: { ...run, finishedAt: new Date().toISOString() }, ...stopped,
       });
     }

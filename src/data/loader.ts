@@ -1,5 +1,5 @@
 /** DataLoader: seeded, shuffled batches over a Dataset; and the BatchSource a Learner iterates. */
-import { Random } from '../tensor/index.js';
+import { type MemoryFormat, Random } from '../tensor/index.js';
 import type { Batch, Dataset } from './dataset.js';
 
 /**
@@ -20,6 +20,16 @@ export interface BatchSource extends AsyncIterable<Batch> {
    * A new source: close it when it has close() and you are done.
    */
   withoutAugmentation?(): BatchSource;
+  /**
+   * Layout of the image batches, for sources that can produce either at no cost (ImageLoader): the
+   * Learner sets 'channels-last' when its model has convolutions. Sources without it yield NCHW.
+   */
+  memoryFormat?: MemoryFormat;
+}
+
+/** Asks `source` for channels-last batches when `channelsLast` and it can choose its layout. */
+export function requestLayout(source: BatchSource | undefined, channelsLast: boolean): void {
+  if (channelsLast && source && 'memoryFormat' in source) source.memoryFormat = 'channels-last';
 }
 
 /** Options of a DataLoader. */

@@ -2,12 +2,12 @@
  * Predictions from saved models without a Learner: images (paths, bytes or tensors) in, class probabilities
  * out, with the bundle's own resize and normalisation; several models average their probabilities.
  */
-import { type Tensor, cat, dispose, keep, noGrad, tensor, tidy } from '../tensor/index.js';
+import { type Tensor, cat, dispose, keep, tensor, tidy } from '../tensor/index.js';
 import type { Module } from '../nn/index.js';
 import {
   type FailedImage, type ImageSource, type Preprocessing, ImageDataset, ImageLoader, checkPreprocessing, imageName, preprocessImages,
 } from '../data/index.js';
-import { type TTAOptions, ttaViews } from '../learn/index.js';
+import { Inference, type TTAOptions, ttaViews } from '../learn/index.js';
 
 /** An image to predict: a file path, encoded bytes, or a tensor already preprocessed ([C, H, W] or [N, C, H, W]). */
 export type ImageInput = ImageSource | Tensor;
@@ -133,27 +133,31 @@ function ttaOptions(tta: PredictOptions['tta']): TTAOptions | null {
 
 /**
  * A model with what it needs to predict on raw images: class names and preprocessing. Runs in eval mode
- * without gradients; `dispose()` frees the weights.
+ * through Inference (inference mode, batch norm folded, channels-last, float32); `dispose()` frees the weights.
  */
 export class ImageClassifier implements Classifier {
+  private readonly inference: Inference;
+
   /** Wraps `model` (eval mode is set here) with its classes and preprocessing. */
   constructor(readonly model: Module, readonly classes: string[], readonly preprocessing: Preprocessing) {
     checkPreprocessing(preprocessing);
     model.eval();
+    this.inference = new Inference(model);
   }
 
   /** Softmax probabilities [N, K] of a preprocessed batch [N, C, H, W] (averaged over TTA views when asked). */
   forwardProbabilities(x: Tensor, tta: TTAOptions | null = null): Tensor {
-    return noGrad(() => tidy(() => {
+    return tidy(() => {
       const views = tta ? ttaViews(x, tta) : [x];
-      let sum = this.model.forward(views[0]).softmax(1);
-      for (const view of views.slice(1)) sum = sum.add(this.model.forward(view).softmax(1));
+      const softmax = (view: Tensor) => this.inference.run(view, (out) => out.softmax(1));
+      let sum = softmax(views[0]);
+      for (const view of views.slice(1)) sum = sum.add(softmax(view));
       const probs = views.length > 1 ? sum.div(views.length) : sum;
       if (probs.rank !== 2 || probs.shape[1] !== this.classes.length) {
         throw new Error(`the model outputs [${probs.shape.join(', ')}] but has ${this.classes.length} classes`);
       }
       return probs;
-    }));
+    });
   }
 
   private batched(x: Tensor, options: PredictOptions): Tensor {
@@ -232,8 +236,9 @@ export class ImageClassifier implements Classifier {
     return classify(this, inputs, options);
   }
 
-  /** Frees the model's weights. */
+  /** Frees the model's weights (and its folded batch-norm weights). */
   dispose(): void {
+    this.inference.dispose();
     this.model.dispose();
   }
 }

@@ -14,3 +14,5 @@ export { saveWeights, loadWeights, WEIGHTS_FORMAT } from './weights.js';
 export { lrSlice, evenMults, resolveLrs, isLrSlice, describeLrSpec, type LrSlice, type LrSpec } from './lr-spec.js';
 export { type Splitter, splitParameters, batchNormParameters, isBatchNorm } from './param-groups.js';
 export { fineTune, FINE_TUNE_STAGES, type FineTuneOptions } from './fine-tune.js';
+export { MixedPrecision, resolvePrecision, autocastFloat, modelDevice, PRECISIONS, type Precision, type ResolvedPrecision, type PrecisionChoice } from './precision.js';
+export { Inference, type InferenceOptions, type InferencePrecision } from './inference.js';

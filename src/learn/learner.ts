@@ -1,8 +1,8 @@
 /** The Learner: model + data + loss + optimizer + metrics, trained by a loop of named events. */
-import { Tensor, cat, dispose, noGrad, tidy } from '../tensor/index.js';
+import { Tensor, cat, dispose, tidy } from '../tensor/index.js';
 import { type Module, type Parameter, crossEntropy } from '../nn/index.js';
 import { Adam, type Optimizer, type ParamsInput } from '../optim/index.js';
-import type { Batch, BatchSource, ImageSource } from '../data/index.js';
+import { type Batch, type BatchSource, type ImageSource, requestLayout } from '../data/index.js';
 import { type ImagePrediction, predictImage } from './predict-image.js';
 import { type TTAOptions, tta } from './tta.js';
 import {
@@ -12,6 +12,8 @@ import {
 import { type Metric, accuracy } from './metrics.js';
 import { ProgressCallback } from './progress.js';
 import { type LrFindOptions, type LrFindResult, lrFind } from './lr-find.js';
+import { MixedPrecision, type Precision, modelDevice, resolvePrecision } from './precision.js';
+import { Inference, type InferenceOptions } from './inference.js';
 import { type FlatCosOptions, type OneCycleOptions, type SGDROptions, fitFlatCos, fitOneCycle, fitSGDR } from './schedules.js';
 import { type LrSpec, resolveLrs } from './lr-spec.js';
 import { type Splitter, applyFreeze, batchNormParameters, freezeBatchNormStatistics, frozenIndex, splitParameters } from './param-groups.js';
@@ -59,6 +61,10 @@ export interface LearnerOptions {
    * mode. With false they freeze with their group, and run in eval mode (fixed statistics).
    */
   trainBn?: boolean;
+  /** Training precision (default 'fp32'; 'auto' picks bf16 where supported and says which; see precision.ts). */
+  precision?: Precision;
+  /** How evaluate/predict/getPreds run: precision (default 'fp32'), batch-norm folding, guard (see inference.ts). */
+  inference?: InferenceOptions;
 }
 
 /** Options of one fit() call. */
@@ -109,6 +115,10 @@ export class Learner {
   private readonly splitter: Splitter;
   private groups: Parameter[][] | undefined;
   private frozen = 0;
+  /** Training precision: runs forward (autocast, channels-last), backward and step. */
+  readonly amp: MixedPrecision;
+  /** Evaluation and prediction runner (inference mode, folded batch norm). */
+  readonly inference: Inference;
 
   // ---- loop state, readable (and some writable) by callbacks ----
   /** Current epoch, 0-based. */
@@ -150,6 +160,10 @@ export class Learner {
     this.splitter = options.splitter ?? ((model) => [model.parameters()]);
     this.trainBn = options.trainBn ?? true;
     const progress = options.progress ?? 'auto';
+    this.amp = new MixedPrecision(resolvePrecision(options.precision ?? 'fp32', modelDevice(model)), model);
+    this.inference = new Inference(model, options.inference);
+    if (this.amp.precision !== 'fp32') this.addCallback(this.amp);
+    if (options.precision === 'auto' && progress !== false) console.log(`kestrel: precision ${this.amp.precision} (auto: ${this.amp.choice.reason})`);
     if (progress !== false) this.addCallback(new ProgressCallback({ mode: progress }));
     for (const callback of options.callbacks ?? []) this.addCallback(callback);
   }
@@ -354,6 +368,7 @@ export class Learner {
   private async allBatches(source: BatchSource, training: boolean): Promise<number> {
     this.training = training;
     this.setTrainingMode(training);
+    requestLayout(source, this.amp.channelsLast);
     this.numBatches = source.length;
     this.batchIndex = 0;
     let lossSum = 0;
@@ -380,7 +395,7 @@ export class Learner {
     tidy(() => {
       try {
         this.emitBatch('beforeBatch');
-        this.pred = this.model.forward(this.xb!);
+        this.pred = this.amp.forward(this.model, this.xb!);
         this.emitBatch('afterPred');
         this.loss = this.lossFn(this.pred, this.yb!);
         this.emitBatch('afterLoss');
@@ -391,10 +406,10 @@ export class Learner {
         const optimizer = this.createOptimizer();
         optimizer.zeroGrad();
         this.emitBatch('beforeBackward');
-        this.loss.backward();
+        this.amp.backward(this.loss, optimizer);
         this.emitBatch('afterBackward');
         this.emitBatch('beforeStep');
-        optimizer.step();
+        this.amp.step(optimizer);
         this.emitBatch('afterStep');
       } catch (error) {
         if (!(error instanceof CancelBatchError)) throw error;
@@ -414,30 +429,30 @@ export class Learner {
     this.setTrainingMode(true);
     return tidy(() => {
       optimizer.zeroGrad();
-      const loss = this.lossFn(this.model.forward(xb), yb);
-      loss.backward();
-      optimizer.step();
+      const loss = this.lossFn(this.amp.forward(this.model, xb), yb);
+      this.amp.backward(loss, optimizer);
+      this.amp.step(optimizer);
       return loss.item();
     });
   }
 
-  /** Mean loss and metrics over a data source, in eval mode without gradients. */
+  /** Mean loss and metrics over a data source, in eval and inference mode (see `inference`: float32 unless asked). */
   async evaluate(source: BatchSource): Promise<{ loss: number; metrics: Record<string, number> }> {
     const wasTraining = this.model.training;
     this.model.eval();
+    requestLayout(source, this.amp.channelsLast);
     for (const metric of this.metrics) metric.reset();
     let lossSum = 0;
     let samples = 0;
     try {
       for await (const batch of source) {
         try {
-          noGrad(() => tidy(() => {
-            const pred = this.model.forward(batch.x);
+          this.inference.run(batch.x, (pred) => {
             const n = batch.y.shape[0];
             lossSum += this.lossFn(pred, batch.y).item() * n;
             samples += n;
             for (const metric of this.metrics) metric.accumulate(pred, batch.y);
-          }));
+          });
         } finally {
           dispose(batch);
         }
@@ -459,9 +474,10 @@ export class Learner {
     const probs: Tensor[] = [];
     const targets: Tensor[] = [];
     this.model.eval();
+    requestLayout(source, this.amp.channelsLast);
     try {
       for await (const batch of source) {
-        noGrad(() => { probs.push(tidy(() => this.model.forward(batch.x).softmax(1))); });
+        probs.push(this.inference.run(batch.x, (out) => out.softmax(1)));
         targets.push(batch.y);
         batch.x.dispose();
       }
@@ -472,7 +488,7 @@ export class Learner {
     }
   }
 
-  /** Class probabilities for an input batch (eval mode, no gradients). */
+  /** Class probabilities for an input batch (eval and inference mode; a normal float32 tensor). */
   predict(x: Tensor): Tensor;
   /**
    * The class of one image file (or its bytes), preprocessed as the validation loader does (fastai's
@@ -484,7 +500,7 @@ export class Learner {
     const wasTraining = this.model.training;
     this.model.eval();
     try {
-      return noGrad(() => tidy(() => this.model.forward(x).softmax(1)));
+      return this.inference.run(x, (out) => out.softmax(1));
     } finally {
       this.model.train(wasTraining);
     }

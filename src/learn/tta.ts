@@ -1,5 +1,5 @@
 /** Test-time augmentation: predictions averaged over flipped and shifted views of each batch. */
-import { type Tensor, cat, dispose, noGrad, op, tidy } from '../tensor/index.js';
+import { type Tensor, cat, dispose, op, tidy } from '../tensor/index.js';
 import type { BatchSource } from '../data/index.js';
 import type { Learner } from './learner.js';
 
@@ -36,7 +36,8 @@ export function ttaViews(x: Tensor, options: TTAOptions = {}): Tensor[] {
 
 /**
  * Softmax predictions of every sample of `source`, averaged over the original and augmented
- * views (ttaViews), in eval mode without gradients; with targets, like learn.getPreds().
+ * views (ttaViews), in eval mode through learn.inference (inference mode, float32 unless asked);
+ * with targets, like learn.getPreds().
  */
 export async function tta(learn: Learner, source: BatchSource, options: TTAOptions = {}): Promise<{ probs: Tensor; targets: Tensor }> {
   const probs: Tensor[] = [];
@@ -47,12 +48,13 @@ export async function tta(learn: Learner, source: BatchSource, options: TTAOptio
     for await (const batch of source) {
       targets.push(batch.y);
       try {
-        probs.push(noGrad(() => tidy(() => {
+        probs.push(tidy(() => {
           const views = ttaViews(batch.x, options);
-          let sum = learn.model.forward(views[0]).softmax(1);
-          for (const view of views.slice(1)) sum = sum.add(learn.model.forward(view).softmax(1));
+          const softmax = (view: Tensor) => learn.inference.run(view, (out) => out.softmax(1));
+          let sum = softmax(views[0]);
+          for (const view of views.slice(1)) sum = sum.add(softmax(view));
           return sum.div(views.length);
-        })));
+        }));
       } finally {
         batch.x.dispose();
       }

@@ -1,5 +1,5 @@
 /** Batch normalisation layers. */
-import { type Tensor, functional, ones, zeros, scalar } from '../tensor/index.js';
+import { type Tensor, functional, ones, op, zeros, scalar } from '../tensor/index.js';
 import { Buffer, Module, Parameter } from './module.js';
 import { checkPositive } from './linear.js';
 
@@ -40,6 +40,8 @@ abstract class BatchNorm extends Module {
     if (!this.inputRanks.includes(x.rank) || x.shape[1] !== this.numFeatures) {
       throw new Error(`${this.constructor.name}(${this.numFeatures}) expects input of rank ${this.inputRanks.join(' or ')} with ${this.numFeatures} channels in dim 1, got shape [${x.shape.join(', ')}]`);
     }
+    // NOTE: an alias (new handle, same data), not `x`: callers may free input and output separately.
+    if (!this.training && this.#foldedAway) return op('aten::alias', '', [x.handle]);
     const useBatchStats = this.training || !this.running_mean;
     const valuesPerChannel = x.size / this.numFeatures;
     if (useBatchStats && valuesPerChannel === 1) {
@@ -51,6 +53,11 @@ abstract class BatchNorm extends Module {
       training: useBatchStats, momentum: this.momentum, eps: this.eps,
     });
   }
+
+  #foldedAway = false;
+
+  /** In eval mode, passes its input through (its statistics are folded into the convolution before it; see foldBatchNorm). */
+  setFoldedAway(folded: boolean): void { this.#foldedAway = folded; }
 
   override extraRepr(): string {
     return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}`;

@@ -51,12 +51,25 @@ export class Conv2d extends Module {
     this.bias = options.bias === false ? null : new Parameter(uniform(empty([outChannels]), -bound, bound));
   }
 
+  #evalWeights: { weight: Tensor; bias: Tensor } | null = null;
+
+  /**
+   * Weight and bias to use instead of the parameters in eval mode (a following batch norm folded in,
+   * see foldBatchNorm), or null to stop. The caller owns the tensors.
+   */
+  setEvalWeights(folded: { weight: Tensor; bias: Tensor } | null): void { this.#evalWeights = folded; }
+
+  /** Whether eval mode uses folded weights (see setEvalWeights). */
+  get hasEvalWeights(): boolean { return this.#evalWeights !== null; }
+
   override forward(x: Tensor): Tensor {
     if (x.rank !== 4 && x.rank !== 3) throw new Error(`Conv2d expects NCHW input (4 dims), got shape [${x.shape.join(', ')}]`);
     const channels = x.shape[x.rank - 3];
     if (channels !== this.inChannels) {
       throw new Error(`Conv2d(${this.inChannels} -> ${this.outChannels}) expects ${this.inChannels} input channels, got input of shape [${x.shape.join(', ')}]`);
     }
+    const folded = this.training ? null : this.#evalWeights;
+    if (folded) return functional.conv2d(x, folded.weight, folded.bias, this.options);
     return functional.conv2d(x, this.weight, this.bias, this.options);
   }
 

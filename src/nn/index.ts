@@ -7,6 +7,8 @@ export { BatchNorm1d, BatchNorm2d, type BatchNormOptions } from './batchnorm.js'
 export { Dropout } from './dropout.js';
 export { ReLU, ReLU6, Hardswish, SiLU, LeakyReLU, Sigmoid, Tanh, Softmax } from './activation.js';
 export { Sequential, Flatten } from './sequential.js';
+export { BatchNormFolder, foldBatchNorm, convBatchNormPairs, type FoldedBatchNorm, type DeclaresConvBatchNormPairs } from './fold-batchnorm.js';
+export { wantsChannelsLast, toChannelsLast, type ChannelsLastPreference } from './memory-format.js';
 export { summarize, summarizeGraph, type Summary, type SummaryRow } from './summary.js';
 export { Identity, Reshape, Permute, ZeroPad2d } from './reshape.js';
 export { Lambda } from './lambda.js';

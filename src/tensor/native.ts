@@ -15,18 +15,22 @@ export interface NativeBinding {
   item(handle: number): number;
   dispose(handle: number): void;
   isLive(handle: number): boolean;
+  version(handle: number): number;
   setRequiresGrad(handle: number, value: boolean): void;
   grad(handle: number): number | null;
   setGrad(handle: number, grad: number | null): void;
   backward(handle: number, grad: number | null, retainGraph: boolean): void;
   setGradEnabled(enabled: boolean): boolean;
+  inferenceMode(enter: boolean): number;
+  setAutocast(device: 'cpu' | 'cuda', enabled: boolean, dtype: number): [boolean, number];
+  clearAutocastCache(): void;
   setNumThreads(n: number): void;
   manualSeed(seed: number): void;
   getRngState(): number;
   setRngState(handle: number): void;
   memoryStats(): { liveTensors: number; inUseBytes: number; cachedBytes: number; peakInUseBytes: number };
   emptyCache(): void;
-  runtimeInfo(): { torchVersion: string; threads: number; cudaAvailable: boolean; cudaDevices: number; cachingAllocator: boolean; config: string; parallel: string };
+  runtimeInfo(): { torchVersion: string; threads: number; cudaAvailable: boolean; cudaDevices: number; mkldnn: boolean; cachingAllocator: boolean; config: string; parallel: string };
   useCachingAllocator(limitBytes: number): void;
 }
 

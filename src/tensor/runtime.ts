@@ -7,6 +7,8 @@ export interface RuntimeInfo {
   threads: number;
   cudaAvailable: boolean;
   cudaDevices: number;
+  /** Whether libtorch was built with oneDNN (MKLDNN), whose kernels run bfloat16 on CPU. */
+  mkldnn: boolean;
   cachingAllocator: boolean;
   /** libtorch's build configuration (torch.__config__.show()). */
   config: string;

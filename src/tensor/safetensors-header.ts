@@ -10,8 +10,8 @@ export interface SafetensorsDType {
 }
 
 /**
- * The safetensors dtypes Kestrel reads. BF16 has no Kestrel dtype: it loads widened to float32,
- * which is exact (a bfloat16 is the top half of a float32).
+ * The safetensors dtypes Kestrel reads. BF16 loads widened to float32, which is exact (a bfloat16
+ * is the top half of a float32), so loaded weights are float32 masters even under mixed precision.
  */
 export const SAFETENSORS_DTYPES: Readonly<Record<string, SafetensorsDType>> = {
   F64: { dtype: 'float64', bytes: 8 }, F32: { dtype: 'float32', bytes: 4 }, F16: { dtype: 'float16', bytes: 2 },
@@ -21,7 +21,7 @@ export const SAFETENSORS_DTYPES: Readonly<Record<string, SafetensorsDType>> = {
 };
 
 const NAME_OF: Record<DType, string> = {
-  float64: 'F64', float32: 'F32', float16: 'F16', int64: 'I64', int32: 'I32', int16: 'I16', int8: 'I8', uint8: 'U8', bool: 'BOOL',
+  float64: 'F64', float32: 'F32', float16: 'F16', int64: 'I64', int32: 'I32', int16: 'I16', int8: 'I8', uint8: 'U8', bool: 'BOOL', bfloat16: 'BF16',
 };
 
 /** The safetensors dtype name of a Kestrel dtype. */

@@ -3,6 +3,12 @@ import { callOp, native } from './native.js';
 import { type AnyTypedArray, type DType, type TypedArrayFor, dtypeCode, dtypeFromCode, typedArrayOf } from './dtype.js';
 import { type Trackable, track } from './scope.js';
 
+/** Memory layouts of 4-D tensors: row-major NCHW, or NHWC (what oneDNN convolutions run fastest on). */
+export type MemoryFormat = 'contiguous' | 'channels-last';
+
+// NOTE: c10::MemoryFormat codes.
+const MEMORY_FORMATS: Record<MemoryFormat, number> = { contiguous: 0, 'channels-last': 2 };
+
 /** A tensor or a plain number (numbers broadcast as scalars). */
 export type TensorLike = Tensor | number;
 
@@ -102,6 +108,12 @@ export class Tensor implements Trackable {
 
   /** Whether this is a leaf of the autograd graph (created by the user, not computed). */
   get isLeaf(): boolean { return callOp('aten::is_leaf', '', [this.handle]) === true; }
+
+  /** Version counter: grows with every in-place change of the data (for caches of derived tensors). */
+  get version(): number { return native.version(this.handle); }
+
+  /** Whether this tensor was created in inference mode (see inferenceMode). */
+  get isInference(): boolean { return callOp('aten::is_inference', '', [this.handle]) === true; }
 
   /** Whether the data is laid out densely in row-major (NCHW) order. */
   get isContiguous(): boolean {
@@ -286,8 +298,26 @@ export class Tensor implements Trackable {
   expand(...shape: number[] | [number[]]): Tensor { return op('aten::expand', '', [this.handle, flatShape(shape)]); }
   /** Repeats the data along each dimension. */
   repeat(...times: number[] | [number[]]): Tensor { return op('aten::repeat', '', [this.handle, flatShape(times)]); }
-  /** A contiguous copy if needed. */
-  contiguous(): Tensor { return op('aten::contiguous', '', [this.handle]); }
+  /** A dense copy in row-major order, or with 'channels-last' in NHWC order (same shape), if needed. */
+  contiguous(memoryFormat: MemoryFormat = 'contiguous'): Tensor {
+    const code = MEMORY_FORMATS[memoryFormat];
+    if (code === undefined) throw new Error(`contiguous: memory format must be 'contiguous' or 'channels-last', got '${String(memoryFormat)}'`);
+    return op('aten::contiguous', '', [this.handle, code]);
+  }
+  /** Whether a 4-D tensor is laid out densely in NHWC order (torch.channels_last). */
+  get isChannelsLast(): boolean {
+    const shape = this.shape;
+    if (shape.length !== 4) return false;
+    const strides = this.strides;
+    let expected = 1;
+    // NOTE: c10's channels-last check: dims in C, W, H, N order, size-1 dims ignored.
+    for (const d of [1, 3, 2, 0]) {
+      if (shape[d] === 1) continue;
+      if (strides[d] !== expected) return false;
+      expected *= shape[d];
+    }
+    return true;
+  }
 
   // ---- indexing ----------------------------------------------------------------------
 

@@ -93,6 +93,9 @@ export class BasicBlock extends Module implements ResidualBlock {
   /** The batch norm that closes the residual branch. */
   get lastBatchNorm(): BatchNorm2d { return this.bn2; }
 
+  /** Convolutions feeding only a batch norm (for foldBatchNorm). */
+  convBatchNormPairs(): [Conv2d, BatchNorm2d][] { return [[this.conv1, this.bn1], [this.conv2, this.bn2]]; }
+
   override forward(x: Tensor): Tensor {
     const a = reluInPlace(applyLayers(x, [this.conv1, this.bn1]));
     const b = applyLayers(a, [this.conv2, this.bn2]);
@@ -130,6 +133,9 @@ export class Bottleneck extends Module implements ResidualBlock {
 
   /** The batch norm that closes the residual branch. */
   get lastBatchNorm(): BatchNorm2d { return this.bn3; }
+
+  /** Convolutions feeding only a batch norm (for foldBatchNorm). */
+  convBatchNormPairs(): [Conv2d, BatchNorm2d][] { return [[this.conv1, this.bn1], [this.conv2, this.bn2], [this.conv3, this.bn3]]; }
 
   override forward(x: Tensor): Tensor {
     const a = reluInPlace(applyLayers(x, [this.conv1, this.bn1]));
@@ -200,6 +206,9 @@ export class ResNet extends Module {
       if (module instanceof BasicBlock || module instanceof Bottleneck) init.constant(module.lastBatchNorm.weight!, 0);
     }
   }
+
+  /** The stem convolution feeds only its batch norm (for foldBatchNorm). */
+  convBatchNormPairs(): [Conv2d, BatchNorm2d][] { return [[this.conv1, this.bn1]]; }
 
   /** Logits [N, numClasses] for images [N, C, H, W]. */
   override forward(x: Tensor): Tensor {

@@ -5,10 +5,11 @@ import { crossEntropy } from '../../src/nn/index.js';
 import { type Tensor, dispose, manualSeed, memory, noGrad, op, randint, randn, stack, tidy } from '../../src/tensor/index.js';
 import { assertClose, runTorch, skipWithoutTorch } from '../helpers/torch.js';
 import { blobLearner, mlp } from './fixtures.js';
+import type { DataLoader, TensorDataset } from '../../src/data/index.js';
 
 test('clipGradNorm matches torch.nn.utils.clip_grad_norm_ (2-norm, 1-norm, inf-norm; clipping and not)', { skip: skipWithoutTorch() }, () => {
   manualSeed(3);
-  const grads = [randn([4, 3]).mul(2), randn([3]), randn([2, 2, 2]).mul(0.1)];
+  const grads = tidy(() => [randn([4, 3]).mul(2), randn([3]), randn([2, 2, 2]).mul(0.1)]);
   const cases: [number, number][] = [[0.5, 2], [1000, 2], [1.5, 1], [0.7, Infinity]];
   const script = cases.map(([maxNorm, type], i) => `
 ps = [torch.nn.Parameter(torch.zeros_like(inp['g%d' % k])) for k in range(3)]
@@ -18,7 +19,9 @@ for k, p in enumerate(ps): out['c${i}_%d' % k] = p.grad`).join('\n');
   const expected = runTorch(script, { g0: grads[0], g1: grads[1], g2: grads[2] });
   for (const [i, [maxNorm, type]] of cases.entries()) {
     const params = grads.map((g) => tidy(() => g.mul(0).setRequiresGrad(true)));
-    params.forEach((p, k) => p.setGrad(grads[k].clone()));
+    // NOTE: the clone's own handle is freed at once (the parameter keeps the gradient); left to the GC, it
+    // would be finalized during a later test's fit and upset that test's live-tensor count.
+    params.forEach((p, k) => { const g = grads[k].clone(); p.setGrad(g); g.dispose(); });
     const norm = clipGradNorm(params, maxNorm, type);
     assert.ok(Math.abs(norm - expected[`norm${i}`].item()) <= 1e-6 * norm, `norm ${i}: ${norm} vs ${expected[`norm${i}`].item()}`);
     params.forEach((p, k) => tidy(() => assertClose(p.grad!, expected[`c${i}_${k}`], { rtol: 0, atol: 0, label: `case ${i} grad ${k}` })));
@@ -42,7 +45,18 @@ test('GradientClipping clips every step of a fit to maxNorm', async () => {
   assert.ok(clipper.lastNorm > 0.05, `raw norm ${clipper.lastNorm} is above the limit, so clipping happened`);
   for (const n of norms) assert.ok(n <= 0.05 * (1 + 1e-5), `clipped norm ${n}`);
   assert.equal(memory().liveTensors, before);
+  freeLearner(learn);
 });
+
+/**
+ * Frees a blobLearner's weights and data now.
+ * NOTE: left to the garbage collector, they would be finalized during a later test's fit and upset that
+ * test's live-tensor count.
+ */
+function freeLearner(learn: Learner): void {
+  learn.model.dispose();
+  for (const source of [learn.data.train, learn.data.valid]) ((source as DataLoader | undefined)?.dataset as TensorDataset | undefined)?.dispose();
+}
 
 test('MixUp mixes inputs and losses exactly as fastai/torch do with the same seed', { skip: skipWithoutTorch() }, () => {
   manualSeed(11);
@@ -90,6 +104,7 @@ test('MixUp trains without leaking tensors and leaves validation unmixed', async
   const evaluated = await plain.evaluate(plain.data.valid!);
   const mixed = blobLearner({ callbacks: [new MixUp()] }, mlp());
   assert.equal((await mixed.evaluate(mixed.data.valid!)).loss, evaluated.loss, 'same weights: same validation loss with MixUp on');
+  for (const l of [learn, plain, mixed]) freeLearner(l);
 });
 
 test('LabelSmoothingCrossEntropy equals (1 - eps) * NLL + eps * mean(-log p) and torch label_smoothing', () => {

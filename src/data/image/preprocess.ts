@@ -2,7 +2,7 @@
  * Single images (files or bytes in memory) turned into a model's input exactly as a validation loader
  * would: the same decode, resize and normalisation, so predictions on one image equal the loader's.
  */
-import { type Tensor, keep, op, tensor, tidy } from '../../tensor/index.js';
+import { type MemoryFormat, type Tensor, keep, op, tensor, tidy } from '../../tensor/index.js';
 import { BadImageError, describeImageError } from './bad-image.js';
 import { type DecodeOptions, readImageFile, resolveDecodeOptions } from './decode.js';
 import { type Normalization, resolveNormalization } from './normalize.js';
@@ -41,10 +41,14 @@ export function imageName(source: ImageSource, index: number): string {
   return typeof source === 'string' ? source : `image #${index + 1}`;
 }
 
-/** Scales HWC uint8 pixels of one or more images into a normalised NCHW float32 batch. */
-export function pixelsToBatch(data: Uint8Array, n: number, height: number, width: number, channels: number, stats: { mean: number[]; std: number[] } | null): Tensor {
+/** Scales HWC uint8 pixels of one or more images into a normalised NCHW float32 batch (contiguous or channels-last). */
+export function pixelsToBatch(data: Uint8Array, n: number, height: number, width: number, channels: number, stats: { mean: number[]; std: number[] } | null,
+  memoryFormat: MemoryFormat = 'contiguous'): Tensor {
   return tidy(() => {
-    const x = tensor(data, [n, height, width, channels]).permute(0, 3, 1, 2).contiguous().float();
+    // NOTE: uint8 permute+contiguous first (1 byte per value), so the float copy is born contiguous;
+    // channels-last is the pixels' HWC order already, so the permuted view converts without a reorder.
+    const nchw = tensor(data, [n, height, width, channels]).permute(0, 3, 1, 2);
+    const x = (memoryFormat === 'channels-last' ? nchw : nchw.contiguous()).float();
     const mean = stats?.mean ?? new Array<number>(channels).fill(0);
     const std = stats?.std ?? new Array<number>(channels).fill(1);
     // NOTE: (x / 255 - mean) / std as one fused addcmul, the same arithmetic as ImageLoader, so results match bit for bit.

@@ -3,7 +3,7 @@
  * prefetch; batches come out in order and are identical for a given seed whatever the number of workers.
  */
 import { availableParallelism } from 'node:os';
-import { keep, tensor } from '../../tensor/index.js';
+import { type MemoryFormat, keep, tensor } from '../../tensor/index.js';
 import type { Batch } from '../dataset.js';
 import type { BatchSource } from '../loader.js';
 import { type BadImage, BadImageLog, type OnBadImage } from './bad-image.js';
@@ -59,12 +59,14 @@ export interface ImageLoaderState {
   seed: number;
 }
 
-/** Yields NCHW float32 `{x, y}` batches (y int64 labels; -1 when unlabelled). The consumer disposes each batch. */
+/** Yields NCHW float32 `{x, y}` batches (y int64 labels; -1 when unlabelled), contiguous or channels-last. The consumer disposes each batch. */
 export class ImageLoader implements BatchSource {
   /** Next epoch number; each iteration uses it (seeding order and augmentation) and then increments it. */
   epoch = 0;
   /** Files that failed while loading (across epochs). */
   readonly skipped = new BadImageLog();
+  /** Layout of the batches: 'channels-last' skips the HWC-to-CHW copy (the Learner sets it for convolutional models). */
+  memoryFormat: MemoryFormat = 'contiguous';
   private readonly options: Required<Omit<ImageLoaderOptions, 'transforms' | 'decode' | 'log' | 'cache'>> & Pick<ImageLoaderOptions, 'log'>;
   /** Decoded samples by dataset index (null: known bad), when caching. */
   private readonly cache: Map<number, Uint8Array | null> | null;
@@ -140,7 +142,7 @@ export class ImageLoader implements BatchSource {
     const { height, width, channels } = result;
     const n = result.indices.length;
     const labels = BigInt64Array.from(result.indices, (i) => BigInt(this.dataset.items[i].label));
-    return { x: pixelsToBatch(new Uint8Array(result.data), n, height, width, channels, this.stats), y: keep(tensor(labels, [n])) };
+    return { x: pixelsToBatch(new Uint8Array(result.data), n, height, width, channels, this.stats, this.memoryFormat), y: keep(tensor(labels, [n])) };
   }
 
   /**

@@ -60,6 +60,9 @@ export class KerasConv2d extends Conv2d {
     this.activation = options.activation ?? 'linear';
   }
 
+  /** A following batch norm may fold into this convolution only when no activation comes between (see foldBatchNorm). */
+  get canFoldBatchNorm(): boolean { return this.activation === 'linear'; }
+
   override forward(x: Tensor): Tensor {
     // NOTE: tidy() frees the padded input and the pre-activation output as soon as they are used.
     return tidy(() => applyActivation(this.activation, super.forward(this.prePads ? functional.pad(x, this.prePads) : x), 1));
