@@ -1,12 +1,17 @@
 /** `kestrel train`: train a model on a dataset and save metrics and a model bundle. */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { manualSeed, setNumThreads, writeTextFileAtomic } from '../tensor/index.js';
 import { Learner } from '../learn/index.js';
 import { defaultArchitectures, saveModel } from '../io/index.js';
 import { type CommandSpec, UsageError, commandHelp, parseCommand } from './args.js';
 import { openDataset } from './dataset-arg.js';
 import { SCHEDULES, type ScheduleName, perClassResults, planCallbacks, resumeFrom, runSchedule } from './fit-plan.js';
+import { destroyProcessGroup, distributedEnv, isMainProcess } from '../distributed/index.js';
+import { chooseDevice, distributedOptionSpecs, joinFromEnv, perProcessBatch, runLauncher, wantsLauncher } from './distributed.js';
+
+const BIN = fileURLToPath(new URL('../../../bin/kestrel.js', import.meta.url));
 
 /** The command's options. */
 export const trainSpec: CommandSpec = {
@@ -28,6 +33,7 @@ export const trainSpec: CommandSpec = {
     'checkpoint-every': { type: 'integer', description: 'save a resumable checkpoint in OUT/checkpoint every N epochs', min: 1 },
     resume: { type: 'string', description: 'continue the run in DIR from its last checkpoint (same flags)' },
     'early-stop': { type: 'integer', description: 'stop after PATIENCE epochs without a lower validation loss', min: 1 },
+    ...distributedOptionSpecs,
   },
 };
 
@@ -35,12 +41,21 @@ export const trainSpec: CommandSpec = {
 export async function runTrain(argv: string[]): Promise<number> {
   const { positionals, options } = parseCommand(trainSpec, argv);
   if (options.help) { console.log(commandHelp(trainSpec)); return 0; }
+  if (wantsLauncher(options)) {
+    perProcessBatch(options.bs as number, (options.nproc as number) * (options.nnodes as number));
+    return runLauncher('train', argv, options, BIN);
+  }
+  const device = chooseDevice(options, distributedEnv());
   if (options.threads !== undefined) setNumThreads(options.threads as number);
+  // NOTE: in a data-parallel job every rank trains; rank 0 alone prints and writes (the others hold the same numbers).
+  const group = await joinFromEnv(options, device);
+  const main = isMainProcess();
+  const log = main ? console.log : () => undefined;
   const seed = options.seed as number;
   manualSeed(seed);
   const datasetName = positionals[0] ?? 'sample';
   const data = await openDataset(datasetName, {
-    batchSize: options.bs as number, seed, size: options.size as number, augment: Boolean(options.augment), validPct: options['valid-pct'] as number,
+    batchSize: perProcessBatch(options.bs as number, group?.worldSize ?? 1), seed, size: options.size as number, augment: Boolean(options.augment), validPct: options['valid-pct'] as number,
   });
   const architecture = String(options.model);
   const factory = defaultArchitectures[architecture];
@@ -50,14 +65,14 @@ export async function runTrain(argv: string[]): Promise<number> {
   const model = factory(architectureOptions);
   const resumeDir = options.resume === undefined ? undefined : resolve(String(options.resume));
   const out = resumeDir && argv.every((a) => !a.startsWith('--out')) ? resumeDir : resolve(String(options.out));
-  mkdirSync(out, { recursive: true });
+  if (main) mkdirSync(out, { recursive: true });
 
-  console.log(`kestrel: training ${architecture} (${model.numParameters().toLocaleString('en-US')} parameters) on ${data.description}`);
+  log(`kestrel: training ${architecture} (${model.numParameters().toLocaleString('en-US')} parameters) on ${data.description}`);
   const epochs = options.epochs as number;
   const lr = options.lr as number;
   const schedule = String(options.schedule) as ScheduleName;
   const { recorder, callbacks } = planCallbacks(out, { checkpointEvery: options['checkpoint-every'] as number | undefined, earlyStop: options['early-stop'] as number | undefined });
-  const learn = new Learner(model, { train: data.train, valid: data.valid }, { lr, callbacks });
+  const learn = new Learner(model, { train: data.train, valid: data.valid }, { lr, callbacks, device, distributed: group !== null });
   const startEpoch = resumeDir ? resumeFrom(learn, resumeDir, epochs) : 0;
   let extra: Record<string, unknown> = {};
   try {
@@ -66,9 +81,11 @@ export async function runTrain(argv: string[]): Promise<number> {
   } finally {
     await data.close();
     // NOTE: write what was learned even when training stops early (e.g. NaN loss).
-    if (learn.history.length > 0) writeMetrics(out, learn.history, { schedule: { name: schedule, lrMax: lr, lrs: recorder.lrs, moms: recorder.moms }, ...extra });
+    if (learn.history.length > 0 && main) writeMetrics(out, learn.history, { schedule: { name: schedule, lrMax: lr, lrs: recorder.lrs, moms: recorder.moms }, ...extra });
   }
   const last = learn.history[learn.history.length - 1];
+  await destroyProcessGroup();
+  if (!main) return 0;
   saveModel(out, model, {
     architecture: { name: architecture, options: architectureOptions },
     classes: data.classes,

@@ -9,6 +9,7 @@ import {
   getRngState, loadOptimizerState, loadSafetensors, saveOptimizerState, saveSafetensors, setRngState, writeTextFileAtomic,
 } from '../tensor/index.js';
 import type { OptimizerStateDict } from '../optim/index.js';
+import { getWorldSize } from '../distributed/index.js';
 import type { Learner } from './learner.js';
 import { loadWeights, saveWeights } from './weights.js';
 
@@ -78,7 +79,7 @@ export function saveCheckpoint(learn: Learner, dir: string): CheckpointInfo {
     rng.dispose();
   }
   const state = {
-    version: 1, epoch, iteration: learn.iteration, epochs: learn.epochs,
+    version: 1, epoch, iteration: learn.iteration, epochs: learn.epochs, worldSize: getWorldSize(),
     optimizer: learn.optimizer?.typeName ?? null,
     train: stateful(learn.data.train) ? learn.data.train.getState() : null,
     valid: stateful(learn.data.valid) ? learn.data.valid.getState() : null,
@@ -113,10 +114,15 @@ export function loadCheckpoint(learn: Learner, dir: string): CheckpointInfo {
   }
   const folder = join(dir, pointer.current);
   const state = decode(readFileSync(join(folder, 'state.json'), 'utf8')) as {
-    version: number; epoch: number; iteration: number; epochs: number; optimizer: string | null;
+    version: number; epoch: number; iteration: number; epochs: number; worldSize?: number; optimizer: string | null;
     train: unknown; valid: unknown; callbacks: Record<string, Record<string, unknown>>; history: Learner['history'];
   };
   if (state.version !== 1) throw new Error(`checkpoint.ts: '${folder}' has unknown version ${state.version}`);
+  // NOTE: each rank's data shard and steps per epoch depend on the number of processes, so resume needs the same.
+  const worldSize = state.worldSize ?? 1;
+  if (worldSize !== getWorldSize()) {
+    throw new Error(`checkpoint.ts: '${folder}' was saved by ${worldSize} process${worldSize === 1 ? '' : 'es'} and this run has ${getWorldSize()}: resume with the same number (--nproc/--nnodes)`);
+  }
   loadWeights(join(folder, 'model.safetensors'), learn.model);
   if (state.optimizer !== null) {
     const optimizer = learn.createOptimizer();

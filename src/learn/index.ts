@@ -10,3 +10,5 @@ export { LabelSmoothingCrossEntropy } from './losses.js';
 export { tta, ttaViews, type TTAOptions } from './tta.js';
 export { saveCheckpoint, loadCheckpoint, hasCheckpoint, CHECKPOINT_POINTER, type CheckpointInfo } from './checkpoint.js';
 export { saveWeights, loadWeights, WEIGHTS_FORMAT } from './weights.js';
+export { DataParallel, type DataParallelOptions } from './data-parallel.js';
+export { batchToDevice, toDeviceAsync } from './device.js';

@@ -1,5 +1,6 @@
 /** The Learner: model + data + loss + optimizer + metrics, trained by a loop of named events. */
-import { type Tensor, cat, dispose, noGrad, tidy } from '../tensor/index.js';
+import { type Tensor, cat, checkDevice, dispose, noGrad, tidy } from '../tensor/index.js';
+import { isMainProcess } from '../distributed/index.js';
 import { type Module, type Parameter, crossEntropy } from '../nn/index.js';
 import { Adam, type Optimizer } from '../optim/index.js';
 import type { Batch, BatchSource } from '../data/index.js';
@@ -11,6 +12,8 @@ import { type Metric, accuracy } from './metrics.js';
 import { ProgressCallback } from './progress.js';
 import { type LrFindOptions, type LrFindResult, lrFind } from './lr-find.js';
 import { type FlatCosOptions, type OneCycleOptions, type SGDROptions, fitFlatCos, fitOneCycle, fitSGDR } from './schedules.js';
+import { DataParallel, type DataParallelOptions } from './data-parallel.js';
+import { batchToDevice } from './device.js';
 
 /** Training and validation data for a Learner. */
 export interface DataPair {
@@ -40,6 +43,10 @@ export interface LearnerOptions {
   progress?: 'auto' | 'bar' | 'lines' | false;
   /** Stop with NonFiniteLossError when a training loss is NaN or infinite (default true). */
   stopOnNonFinite?: boolean;
+  /** Where the model and batches live: 'cpu' (default), 'cuda' or 'cuda:N' (needs a CUDA build of libtorch). */
+  device?: string;
+  /** Train data-parallel across the processes of a group: true for the default group, or options (see DataParallel). */
+  distributed?: boolean | DataParallelOptions;
 }
 
 /** Options of one fit() call. */
@@ -83,6 +90,10 @@ export class Learner {
   private readonly optimizerFactory: OptimizerFactory;
   readonly defaultLr: number;
   readonly stopOnNonFinite: boolean;
+  /** Device of the model and batches ('cpu', 'cuda:0', ...). */
+  readonly device: string;
+  /** The data-parallel callback when training across processes. */
+  readonly dataParallel: DataParallel | undefined;
 
   // ---- loop state, readable (and some writable) by callbacks ----
   /** Current epoch, 0-based. */
@@ -121,9 +132,17 @@ export class Learner {
     this.defaultLr = options.lr ?? 1e-3;
     this.metrics = options.metrics ?? [accuracy()];
     this.stopOnNonFinite = options.stopOnNonFinite ?? true;
-    const progress = options.progress ?? 'auto';
+    this.device = checkDevice(options.device ?? 'cpu', 'Learner device');
+    if (this.device !== 'cpu') model.to(this.device);
+    // NOTE: in a data-parallel run only rank 0 shows progress (and writes files; see the callbacks).
+    const progress = options.progress ?? (isMainProcess() ? 'auto' : false);
     if (progress !== false) this.addCallback(new ProgressCallback({ mode: progress }));
     for (const callback of options.callbacks ?? []) this.addCallback(callback);
+    if (options.distributed) {
+      this.dataParallel = new DataParallel(options.distributed === true ? {} : options.distributed);
+      this.dataParallel.shardData(data);
+      for (const callback of this.dataParallel.callbacks()) this.addCallback(callback);
+    }
   }
 
   /** Adds a callback (kept sorted by order). */
@@ -213,6 +232,8 @@ export class Learner {
           await this.phase('Epoch', CancelEpochError, () => this.oneEpoch());
         }
       });
+    } catch (error) {
+      throw this.dataParallel ? await this.dataParallel.explain(error, this) : error;
     } finally {
       for (const callback of extra) this.removeCallback(callback);
     }
@@ -277,7 +298,8 @@ export class Learner {
     let lossSum = 0;
     let samples = 0;
     this.trainLoss = NaN;
-    for await (const batch of source) {
+    for await (const raw of source) {
+      const batch = batchToDevice(raw, this.device);
       try {
         const n = batch.y.shape[0];
         this.runBatch(batch);
@@ -323,6 +345,11 @@ export class Learner {
     this.xb = this.yb = this.pred = this.loss = undefined;
   }
 
+  /** `t` on the learner's device (itself when already there; a copy otherwise, freed by the enclosing tidy). */
+  onDevice(t: Tensor): Tensor {
+    return this.device === 'cpu' && t.device === 'cpu' ? t : t.toDevice(this.device);
+  }
+
   /**
    * One optimisation step on a batch you provide (for hand-written loops); returns the loss.
    * Runs no callbacks; the tensors you pass stay yours.
@@ -332,7 +359,7 @@ export class Learner {
     this.model.train();
     return tidy(() => {
       optimizer.zeroGrad();
-      const loss = this.lossFn(this.model.forward(xb), yb);
+      const loss = this.lossFn(this.model.forward(this.onDevice(xb)), this.onDevice(yb));
       loss.backward();
       optimizer.step();
       return loss.item();
@@ -347,7 +374,8 @@ export class Learner {
     let lossSum = 0;
     let samples = 0;
     try {
-      for await (const batch of source) {
+      for await (const raw of source) {
+        const batch = batchToDevice(raw, this.device);
         try {
           noGrad(() => tidy(() => {
             const pred = this.model.forward(batch.x);
@@ -363,7 +391,8 @@ export class Learner {
     } finally {
       this.model.train(wasTraining);
     }
-    const metrics = Object.fromEntries(this.metrics.map((m) => [m.name, m.value()]));
+    let metrics = Object.fromEntries(this.metrics.map((m) => [m.name, m.value()]));
+    if (this.dataParallel) ({ lossSum, samples, values: metrics } = await this.dataParallel.reduceEvaluation(lossSum, samples, this.metrics));
     return { loss: samples ? lossSum / samples : NaN, metrics };
   }
 
@@ -373,7 +402,8 @@ export class Learner {
     const targets: Tensor[] = [];
     this.model.eval();
     try {
-      for await (const batch of source) {
+      for await (const raw of source) {
+        const batch = batchToDevice(raw, this.device);
         noGrad(() => { probs.push(tidy(() => this.model.forward(batch.x).softmax(1))); });
         targets.push(batch.y);
         batch.x.dispose();
@@ -390,7 +420,7 @@ export class Learner {
     const wasTraining = this.model.training;
     this.model.eval();
     try {
-      return noGrad(() => tidy(() => this.model.forward(x).softmax(1)));
+      return noGrad(() => tidy(() => this.model.forward(this.onDevice(x)).softmax(1)));
     } finally {
       this.model.train(wasTraining);
     }

@@ -48,7 +48,7 @@ export async function tta(learn: Learner, source: BatchSource, options: TTAOptio
       targets.push(batch.y);
       try {
         probs.push(noGrad(() => tidy(() => {
-          const views = ttaViews(batch.x, options);
+          const views = ttaViews(learn.onDevice(batch.x), options);
           let sum = learn.model.forward(views[0]).softmax(1);
           for (const view of views.slice(1)) sum = sum.add(learn.model.forward(view).softmax(1));
           return sum.div(views.length);

@@ -1,5 +1,5 @@
 /** Module: the base of layers and models; parameters are found by walking fields. */
-import { Tensor, keep, noGrad, tidy } from '../tensor/index.js';
+import { Tensor, checkDevice, keep, noGrad, opMany, tidy } from '../tensor/index.js';
 import { type Summary, summarize } from './summary.js';
 
 /** A trainable tensor owned by a module (survives every scope; records gradients). */
@@ -156,6 +156,24 @@ export abstract class Module {
   /** Turns gradients back on (all, or names starting with one of `prefixes`). */
   unfreeze(...prefixes: string[]): this {
     for (const [name, p] of this.namedParameters()) if (prefixes.length === 0 || prefixes.some((x) => name.startsWith(x))) p.setRequiresGrad(true);
+    return this;
+  }
+
+  /**
+   * Moves every parameter and buffer to `device` ('cpu', 'cuda', 'cuda:1') in place, like PyTorch's module.to(device):
+   * the same Parameter objects (so optimizers built before still hold them) get their data on the device.
+   */
+  to(device: string): this {
+    checkDevice(device, `${this.constructor.name}.to`);
+    noGrad(() => {
+      for (const t of this.stateDict().values()) {
+        if (t.device === device) continue;
+        t.setGrad(null);
+        // NOTE: aten::set_data is PyTorch's `param.data = moved`: it swaps the tensor's data, keeping its identity
+        // (it returns nothing, so opMany's empty list).
+        tidy(() => { opMany('aten::set_data', '', [t.handle, t.toDevice(device).handle]); });
+      }
+    });
     return this;
   }
 

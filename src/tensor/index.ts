@@ -1,14 +1,14 @@
 /** Kestrel's tensor engine: libtorch tensors with deterministic memory and autograd. */
 export { Tensor, type TensorLike, op, opMany } from './tensor.js';
 export type { DType, TypedArrayFor, AnyTypedArray } from './dtype.js';
-export { isFloating } from './dtype.js';
+export { isFloating, dtypeCode } from './dtype.js';
 export * from './creation.js';
 export * from './ops.js';
 export * from './autograd.js';
 export * from './random.js';
 export * as functional from './functional.js';
 export { tidy, keep, dispose, memory, emptyCache, type MemoryInfo } from './scope.js';
-export { runtimeInfo, setNumThreads, cudaAvailable } from './runtime.js';
+export { runtimeInfo, setNumThreads, cudaAvailable, cudaSynchronize, checkDevice } from './runtime.js';
 export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors, type NamedTensors, type Safetensors } from './safetensors.js';
 export { SAFETENSORS_DTYPES, type SafetensorsDType } from './safetensors-header.js';
 export { writeFileAtomic, writeTextFileAtomic } from './atomic.js';

@@ -1,0 +1,42 @@
+/**
+ * Child process of the data-parallel tests: trains a dropout-free mnist-cnn for STEPS SGD steps on the bundled sample,
+ * alone (whole batches) or as one rank of a group (half batches), and writes the final weights and validation results.
+ * Ranks start from different random weights on purpose: DataParallel must copy rank 0's.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DataLoader, Learner, SGD, distributedEnv, initProcessGroup, destroyProcessGroup, loadSample, manualSeed, nn, saveSafetensors, tidy, confusionMatrix, accuracy } from '../../src/index.js';
+
+const steps = Number(process.env.STEPS ?? 20);
+const batch = Number(process.env.BATCH ?? 32);
+const out = process.env.OUT!;
+const env = distributedEnv();
+const group = env ? await initProcessGroup() : null;
+const rank = group?.rank ?? 0;
+const worldSize = group?.worldSize ?? 1;
+
+manualSeed(7 + rank);
+const model = new nn.Sequential(
+  new nn.Conv2d(1, 24, 3, { padding: 'same' }), new nn.ReLU(), new nn.MaxPool2d(2),
+  new nn.Conv2d(24, 36, 3, { padding: 'same' }), new nn.ReLU(), new nn.MaxPool2d(2),
+  new nn.Flatten(), new nn.Linear(36 * 7 * 7, 128), new nn.ReLU(), new nn.Linear(128, 10),
+);
+const all = loadSample({ split: 'train' });
+const train = tidy(() => all.subset(Int32Array.from({ length: steps * batch }, (_, i) => i)));
+const valid = loadSample({ split: 'test' });
+const learn = new Learner(model, {
+  train: new DataLoader(train, { batchSize: batch / worldSize, shuffle: true, seed: 3 }),
+  valid: new DataLoader(valid, { batchSize: 100 }),
+}, {
+  optimizer: (params, lr) => new SGD(params, { lr, momentum: Number(process.env.MOMENTUM ?? 0) }),
+  metrics: [accuracy(), confusionMatrix()],
+  distributed: group !== null,
+  progress: false,
+});
+const [record] = await learn.fit(1, 0.05);
+if (rank === 0) {
+  saveSafetensors(join(out, 'weights.safetensors'), model.stateDict());
+  writeFileSync(join(out, 'record.json'), JSON.stringify({ trainLoss: record.trainLoss, validLoss: record.validLoss, metrics: record.metrics, iteration: learn.iteration, batches: learn.data.train.length }));
+}
+await destroyProcessGroup();
+
