@@ -1,5 +1,5 @@
 /** Shared helpers of the benchmark workers: process memory, argument parsing and result output. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 /** Resident and peak resident memory of this process in MiB (from /proc/self/status). */
 export function processMemory(): { rssMb: number; peakRssMb: number } {
@@ -71,4 +71,13 @@ export function sectionHeading(section: string): string {
 /** Joins a head and sections back into markdown, one blank line apart, ending in a newline. */
 export function joinSections(head: string, sections: string[]): string {
   return `${[head.trimEnd(), ...sections].join('\n\n')}\n`;
+}
+
+/** Replaces (or appends) the `## ` section titled `section` of the markdown file at `path` with `text`. */
+export function writeSection(path: string, section: string, text: string): void {
+  const { head, sections } = markdownSections(existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n');
+  const at = sections.findIndex((s) => sectionHeading(s) === section);
+  if (at < 0) sections.push(text.trimEnd());
+  else sections[at] = text.trimEnd();
+  writeFileSync(path, joinSections(head, sections));
 }

@@ -8,7 +8,7 @@
  * under $KESTREL_BENCH_DIR (default: the temp dir). `--write` replaces the "Image loader" section of BENCHMARKS.md.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,7 @@ import { ImageDataset, ImageLoader } from '../src/data/image/index.js';
 import { SampleRng } from '../src/data/image/rng.js';
 import { dispose, setNumThreads } from '../src/tensor/index.js';
 import { samplePhotos } from '../test/data/image/fixtures.js';
-import { joinSections, markdownSections, sectionHeading } from './common.js';
+import { writeSection } from './common.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PYTHON = process.env.KESTREL_TEST_PYTHON ?? '/usr/bin/python3';
@@ -89,15 +89,6 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-function writeSection(section: string, text: string): void {
-  const path = join(ROOT, 'BENCHMARKS.md');
-  const { head, sections } = markdownSections(existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n');
-  const at = sections.findIndex((s) => sectionHeading(s) === section);
-  if (at < 0) sections.push(text.trimEnd());
-  else sections[at] = text.trimEnd();
-  writeFileSync(path, joinSections(head, sections));
-}
-
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   if (options.worker) { await kestrelWorker(options.worker, options); return; }
@@ -131,7 +122,7 @@ async function main(): Promise<void> {
     'latter with `Image.draft`, which torchvision does not call). The decoded pixels are bit-identical to PIL\'s.', '',
     `Command: \`npx tsc -p . && node dist/bench/loader.js --images ${options.images}${options.side === 256 ? '' : ` --side ${options.side}`} --repeats ${options.repeats} --write\``, '',
   ].join('\n');
-  if (options.write) writeSection(section, text);
+  if (options.write) writeSection(join(ROOT, 'BENCHMARKS.md'), section, text);
   else console.log(`\n${text}`);
 }
 

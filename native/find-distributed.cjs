@@ -29,7 +29,9 @@ function cudaDirs() {
   return ncclDir && runtimeDir ? [...new Set([ncclDir, runtimeDir])] : null;
 }
 
-const gloo = Boolean(glooDir && c10dHeader);
+// NOTE: KESTREL_DISTRIBUTED=0 builds without process groups even where gloo is found (packagers, checking that path).
+const disabled = process.env.KESTREL_DISTRIBUTED === '0';
+const gloo = Boolean(glooDir && c10dHeader) && !disabled;
 const ncclDirs = gloo && torch.cuda ? cudaDirs() : null;
 const mode = process.argv[2];
 if (mode === '--gloo') {
@@ -41,6 +43,6 @@ if (mode === '--gloo') {
   const implicit = new Set(['/usr/include', '/usr/local/include']);
   process.stdout.write([...new Set([glooDir, ...(ncclDirs ?? []), shimDir])].filter((d) => d && !implicit.has(d)).join(' '));
 } else {
-  const why = !c10dHeader ? 'libtorch has no c10d headers' : !glooDir ? "gloo's headers were not found (Debian/Ubuntu: apt-get install libgloo-dev)" : '';
+  const why = disabled ? 'KESTREL_DISTRIBUTED=0' : !c10dHeader ? 'libtorch has no c10d headers' : !glooDir ? "gloo's headers were not found (Debian/Ubuntu: apt-get install libgloo-dev)" : '';
   process.stdout.write(`distributed: ${gloo ? `gloo (${glooDir})` : `unavailable: ${why}`}; nccl: ${ncclDirs ? ncclDirs.join(', ') : torch.cuda ? 'no (nccl.h or cuda_runtime_api.h not found; set NCCL_HOME / CUDA_HOME)' : 'no (CPU libtorch)'}\n`);
 }

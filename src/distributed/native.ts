@@ -46,8 +46,8 @@ export function distributedSupport(): DistributedSupport {
   if (!binding) {
     return {
       available: false, gloo: false, nccl: false,
-      reason: "this Kestrel addon was built without c10d process groups: gloo's headers were not found at build time " +
-        '(Debian/Ubuntu: apt-get install libgloo-dev, then npm rebuild kestrel; `node native/find-distributed.cjs` says what the build sees)',
+      reason: "this Kestrel addon was built without c10d process groups (gloo's headers were not found at build time, or " +
+        'KESTREL_DISTRIBUTED=0): on Debian/Ubuntu apt-get install libgloo-dev, then npm rebuild kestrel; `node native/find-distributed.cjs` says what the build sees',
     };
   }
   return { available: true, ...binding.backends(), reason: '' };

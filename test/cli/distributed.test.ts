@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cudaAvailable, loadSafetensors, maxAbsDiff, tidy } from '../../src/tensor/index.js';
+import { distributedSupport } from '../../src/distributed/index.js';
 import { workerArgv } from '../../src/cli/distributed.js';
 import { main } from '../../src/cli/main.js';
 
@@ -27,7 +28,9 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
-test('kill -9 of a worker: the other rank names it and stops, the job fails, and --resume finishes like an uninterrupted run', async () => {
+const NO_DIST = distributedSupport().available ? undefined : distributedSupport().reason;
+
+test('kill -9 of a worker: the other rank names it and stops, the job fails, and --resume finishes like an uninterrupted run', { skip: NO_DIST }, async () => {
   const root = mkdtempSync(join(tmpdir(), 'kestrel-dist-'));
   const whole = join(root, 'whole');
   const cut = join(root, 'cut');

@@ -3,9 +3,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launchWorkers } from '../../src/distributed/index.js';
+import { distributedSupport, launchWorkers } from '../../src/distributed/index.js';
 
-test('workers get torchrun\'s environment, a store hosted by the launcher, and their share of the threads', async () => {
+const NO_DIST = distributedSupport().available ? undefined : distributedSupport().reason;
+
+test('workers get torchrun\'s environment, a store hosted by the launcher, and their share of the threads', { skip: NO_DIST }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kestrel-launch-'));
   const script = `require('fs').writeFileSync(require('path').join(${JSON.stringify(dir)}, process.env.RANK + '.json'), JSON.stringify(process.env))`;
   const lines: string[] = [];
@@ -26,7 +28,7 @@ test('workers get torchrun\'s environment, a store hosted by the launcher, and t
   assert.equal(ports.size, 1, 'one store for all');
 });
 
-test('a worker that dies is named, and workers that keep running are stopped after the grace period', async () => {
+test('a worker that dies is named, and workers that keep running are stopped after the grace period', { skip: NO_DIST }, async () => {
   const script = 'if (process.env.RANK === "1") process.exit(3); setInterval(() => {}, 1000);';
   const lines: string[] = [];
   const result = await launchWorkers({ nproc: 2, args: ['-e', script], graceMs: 300, log: (line) => lines.push(line) });

@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createTcpStore, destroyProcessGroup, initProcessGroup } from '../../src/distributed/index.js';
+import { createTcpStore, destroyProcessGroup, distributedSupport, initProcessGroup } from '../../src/distributed/index.js';
 import { dispose, tensor } from '../../src/tensor/index.js';
 import { PYTHON, skipWithoutTorch } from '../helpers/torch.js';
 
@@ -21,7 +21,9 @@ dist.destroy_process_group()
 print(json.dumps(out))
 `;
 
-test('a Kestrel rank and a Python torch.distributed rank join one gloo group and agree on every collective', { skip: skipWithoutTorch() }, async () => {
+const NO_DIST = distributedSupport().available ? undefined : distributedSupport().reason;
+
+test('a Kestrel rank and a Python torch.distributed rank join one gloo group and agree on every collective', { skip: NO_DIST ?? skipWithoutTorch() }, async () => {
   const store = await createTcpStore({ host: '127.0.0.1', port: 0, isServer: true, timeout: 60000 });
   const python = spawn(PYTHON, ['-c', PYTHON_RANK], {
     env: { ...process.env, MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(store.port), OMP_NUM_THREADS: '1' }, stdio: ['ignore', 'pipe', 'pipe'],

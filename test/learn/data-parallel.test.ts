@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launchWorkers } from '../../src/distributed/index.js';
+import { distributedSupport, launchWorkers } from '../../src/distributed/index.js';
 import { loadSafetensors, maxAbsDiff, tidy } from '../../src/tensor/index.js';
 
 const CHILD = fileURLToPath(new URL('./ddp-child.js', import.meta.url));
@@ -17,7 +17,9 @@ function runAlone(out: string): Promise<number | null> {
 
 interface RunRecord { trainLoss: number; validLoss: number; metrics: Record<string, number>; iteration: number; batches: number }
 
-test('2 processes with half of every batch end with the weights of 1 process with the whole batch (20 SGD steps of mnist-cnn)', async () => {
+const NO_DIST = distributedSupport().available ? undefined : distributedSupport().reason;
+
+test('2 processes with half of every batch end with the weights of 1 process with the whole batch (20 SGD steps of mnist-cnn)', { skip: NO_DIST }, async () => {
   const alone = mkdtempSync(join(tmpdir(), 'kestrel-ddp-'));
   const together = mkdtempSync(join(tmpdir(), 'kestrel-ddp-'));
   const [code, job] = await Promise.all([

@@ -5,7 +5,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataLoader, Learner, SGD, distributedEnv, initProcessGroup, destroyProcessGroup, loadSample, manualSeed, nn, saveSafetensors, tidy, confusionMatrix, accuracy } from '../../src/index.js';
+import {
+  DataLoader, Learner, SGD, accuracy, confusionMatrix, destroyProcessGroup, distributedEnv, initProcessGroup, loadSample, manualSeed, saveSafetensors, tidy,
+} from '../../src/index.js';
+import { cnnWithoutDropout } from './fixtures.js';
 
 const steps = Number(process.env.STEPS ?? 20);
 const batch = Number(process.env.BATCH ?? 32);
@@ -16,11 +19,7 @@ const rank = group?.rank ?? 0;
 const worldSize = group?.worldSize ?? 1;
 
 manualSeed(7 + rank);
-const model = new nn.Sequential(
-  new nn.Conv2d(1, 24, 3, { padding: 'same' }), new nn.ReLU(), new nn.MaxPool2d(2),
-  new nn.Conv2d(24, 36, 3, { padding: 'same' }), new nn.ReLU(), new nn.MaxPool2d(2),
-  new nn.Flatten(), new nn.Linear(36 * 7 * 7, 128), new nn.ReLU(), new nn.Linear(128, 10),
-);
+const model = cnnWithoutDropout();
 const all = loadSample({ split: 'train' });
 const train = tidy(() => all.subset(Int32Array.from({ length: steps * batch }, (_, i) => i)));
 const valid = loadSample({ split: 'test' });
