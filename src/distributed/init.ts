@@ -81,6 +81,7 @@ export async function initProcessGroup(options: InitProcessGroupOptions = {}): P
 
   let root: Store;
   let storeHost: StoreHost;
+  const owned: Store[] = [];
   if (options.store) {
     root = options.store;
     storeHost = 'another process';
@@ -90,23 +91,28 @@ export async function initProcessGroup(options: InitProcessGroupOptions = {}): P
     const store = await createTcpStore({ host: masterAddr, port: masterPort ?? 0, isServer, worldSize, timeout: timeoutMs });
     // NOTE: a torchrun-style agent hosts the store; its workers' keys live under the attempt's prefix.
     root = agentStore ? store.withPrefix(`/worker/attempt_${env?.restartCount ?? 0}`) : store;
+    owned.push(store);
+    if (root !== store) owned.push(root);
     storeHost = agentStore ? 'the launcher' : 'rank 0';
   }
   const pgStore = root.withPrefix(DEFAULT_PG_PREFIX);
+  const groupStore = pgStore.withPrefix('0');
+  owned.push(pgStore, groupStore);
   const device = backend === 'nccl' ? options.device ?? `cuda:${env?.localRank ?? 0}` : 'cpu';
   let id: number;
   try {
     // NOTE: on one machine gloo talks over loopback; across machines it uses $GLOO_SOCKET_IFNAME or the host name's address.
     const glooInterface = process.env.GLOO_SOCKET_IFNAME ?? '';
-    id = await dist().createGroup(pgStore.withPrefix('0').id, rank, worldSize, backend, timeoutMs, loopback(masterAddr) && !glooInterface ? '127.0.0.1' : '', glooInterface);
+    id = await dist().createGroup(groupStore.id, rank, worldSize, backend, timeoutMs, loopback(masterAddr) && !glooInterface ? '127.0.0.1' : '', glooInterface);
     await meet(pgStore, rank, worldSize, timeoutMs);
     await dist().setSequenceNumber(id);
   } catch (error) {
+    for (const store of owned) store.close();
     const message = (error as Error).message;
     const why = /[Tt]imed? ?out/.test(message) ? `not every rank arrived within ${timeoutMs / 1000} s (${message})` : message;
     throw new Error(`distributed: rank ${rank} could not join a group of ${worldSize} through ${root}: ${why}`, { cause: error });
   }
-  defaultGroup = new ProcessGroup({ id, rank, worldSize, backend, device, timeoutMs, store: pgStore, storeHost });
+  defaultGroup = new ProcessGroup({ id, rank, worldSize, backend, device, timeoutMs, store: pgStore, storeHost, ownedStores: owned });
   return defaultGroup;
 }
 

@@ -23,6 +23,8 @@ export interface ProcessGroupParts {
   timeoutMs: number;
   store: Store;
   storeHost: StoreHost;
+  /** Store handles the group created for itself, closed by destroy(). */
+  ownedStores?: Store[];
 }
 
 /**
@@ -42,11 +44,13 @@ export class ProcessGroup {
   private id: number | null;
   private readonly heartbeat: Heartbeat;
   private readonly storeHost: StoreHost;
+  private readonly ownedStores: Store[];
 
   /** Wraps a native group; use initProcessGroup(). */
   constructor(parts: ProcessGroupParts) {
     ({ rank: this.rank, worldSize: this.worldSize, backend: this.backend, device: this.device, timeoutMs: this.timeoutMs, store: this.store, storeHost: this.storeHost } = parts);
     this.id = parts.id;
+    this.ownedStores = parts.ownedStores ?? [];
     this.heartbeat = new Heartbeat(parts.store, parts.rank, parts.worldSize);
     this.heartbeat.start();
   }
@@ -176,6 +180,8 @@ export class ProcessGroup {
     this.id = null;
     this.heartbeat.stop();
     await dist().releaseGroup(id);
+    // NOTE: rank 0's server stops with its last handle; ranks still finishing need no store after the start.
+    for (const store of this.ownedStores) store.close();
   }
 
   /** The native group id, for the reducer (throws after destroy). */
