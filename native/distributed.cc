@@ -1,6 +1,6 @@
 // c10d for Kestrel's data-parallel training: TCPStore rendezvous, ProcessGroupGloo (and ProcessGroupNCCL where the
 // libtorch found has CUDA and nccl.h), collectives as Work handles waited on synchronously (with a timeout) or as
-// Promises, broadcast_coalesced, and DDP's Reducer (bucketed gradient all-reduce that overlaps with backward).
+// Promises, and DDP's Reducer (bucketed gradient all-reduce that overlaps with backward).
 // Compiled into the kestrel addon only when gloo's headers exist (KESTREL_DISTRIBUTED). Like kestrel.cc this file
 // only moves values across the boundary; the protocol (init order, barriers, failure diagnosis) is in src/distributed/.
 #include <napi.h>
@@ -8,7 +8,6 @@
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#include <torch/csrc/distributed/c10d/comm.hpp>
 #include <torch/csrc/distributed/c10d/reducer.hpp>
 #ifdef KESTREL_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
@@ -79,21 +78,6 @@ std::vector<at::Tensor> tensorList(const Napi::Value& value) {
   return out;
 }
 
-template <typename Fn>
-Napi::Value guarded(const Napi::CallbackInfo& info, Fn fn) {
-  try {
-    return fn();
-  } catch (const c10::Error& error) {
-    throw Napi::Error::New(info.Env(), error.what_without_backtrace());
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::exception& error) {
-    throw Napi::Error::New(info.Env(), error.what());
-  }
-}
-
-#define ENTRY(name) Napi::Value name(const Napi::CallbackInfo& info) { return guarded(info, [&]() -> Napi::Value
-#define END ); }
 
 // ---- blocking work on a libuv thread, settled as a Promise --------------------------
 
@@ -316,14 +300,6 @@ ENTRY(waitAsync) {
   return promise;
 } END
 
-// broadcastCoalesced(groupId, handles[], bufferBytes, rootRank): broadcasts many tensors in flattened chunks (DDP's
-// start-up and per-step buffer sync); blocks until done.
-ENTRY(broadcastCoalesced) {
-  const std::vector<at::Tensor> tensors = tensorList(info[1]);
-  c10d::broadcast_coalesced(groups.at(info[0]), tensors, static_cast<size_t>(integer(info[2])), static_cast<int>(integer(info[3])));
-  return info.Env().Undefined();
-} END
-
 // ---- DDP's Reducer -----------------------------------------------------------------
 
 // createReducer(groupId, paramHandles[], names[], bucketBytes, firstBucketBytes, findUnused) -> id. Checks that every
@@ -425,7 +401,7 @@ Napi::Object distributedExports(Napi::Env env) {
   EXPORT(backends);
   EXPORT(createStore); EXPORT(prefixStore); EXPORT(storeAdd); EXPORT(storeSet); EXPORT(storeGet); EXPORT(storeCheck); EXPORT(releaseStore);
   EXPORT(createGroup); EXPORT(setSequenceNumber); EXPORT(releaseGroup);
-  EXPORT(allReduce); EXPORT(broadcast); EXPORT(allGather); EXPORT(barrier); EXPORT(wait); EXPORT(waitAsync); EXPORT(broadcastCoalesced);
+  EXPORT(allReduce); EXPORT(broadcast); EXPORT(allGather); EXPORT(barrier); EXPORT(wait); EXPORT(waitAsync);
   EXPORT(createReducer); EXPORT(reducerPrepareForward); EXPORT(reducerPrepareForBackward); EXPORT(releaseReducer);
   EXPORT(startHeartbeat); EXPORT(stopHeartbeat);
 #undef EXPORT

@@ -168,23 +168,6 @@ Napi::Value fromIValue(Napi::Env env, const c10::IValue& value) {
   throw std::invalid_argument("unsupported return type " + value.tagKind());
 }
 
-// ---- error translation ----------------------------------------------------------
-
-template <typename Fn>
-Napi::Value guarded(const Napi::CallbackInfo& info, Fn fn) {
-  try {
-    return fn();
-  } catch (const c10::Error& error) {
-    throw Napi::Error::New(info.Env(), error.what_without_backtrace());
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::exception& error) {
-    throw Napi::Error::New(info.Env(), error.what());
-  }
-}
-
-#define ENTRY(name) Napi::Value name(const Napi::CallbackInfo& info) { return guarded(info, [&]() -> Napi::Value
-#define END ); }
 
 // ---- operators ------------------------------------------------------------------
 

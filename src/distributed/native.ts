@@ -20,7 +20,6 @@ export interface DistributedBinding {
   barrier(group: number): number;
   wait(work: number, timeoutMs: number): void;
   waitAsync(work: number): Promise<void>;
-  broadcastCoalesced(group: number, tensors: number[], bufferBytes: number, root: number): void;
   createReducer(group: number, params: number[], names: string[], bucketBytes: number, firstBucketBytes: number, findUnused: boolean): number;
   reducerPrepareForward(reducer: number): void;
   reducerPrepareForBackward(reducer: number, outputs: number[]): void;

@@ -5,7 +5,8 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cudaAvailable, loadSafetensors, maxAbsDiff, tidy } from '../../src/tensor/index.js';
+import { cudaAvailable } from '../../src/tensor/index.js';
+import { assertSameWeights } from '../helpers/weights.js';
 import { distributedSupport } from '../../src/distributed/index.js';
 import { workerArgv } from '../../src/cli/distributed.js';
 import { main } from '../../src/cli/main.js';
@@ -66,12 +67,7 @@ test('kill -9 of a worker: the other rank names it and stops, the job fails, and
   assert.match(resumed.stdout, new RegExp(`resuming from .* after epoch ${killedAfter} of 4`));
   const done = await uninterrupted;
   assert.equal(done.code, 0, done.stderr);
-  const a = loadSafetensors(join(whole, 'model.safetensors')).tensors;
-  const b = loadSafetensors(join(cut, 'model.safetensors')).tensors;
-  for (const [name, t] of a) {
-    const diff = tidy(() => maxAbsDiff(t, b.get(name)!));
-    assert.ok(diff <= 1e-6, `${name} differs by ${diff}`);
-  }
+  assertSameWeights(join(whole, 'model.safetensors'), join(cut, 'model.safetensors'), 1e-6);
   const epochs = (dir: string) => (JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as { epochs: { trainLoss: number }[] }).epochs;
   assert.deepEqual(epochs(cut).map((e) => e.trainLoss), epochs(whole).map((e) => e.trainLoss));
 });

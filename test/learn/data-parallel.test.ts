@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { distributedSupport, launchWorkers } from '../../src/distributed/index.js';
-import { loadSafetensors, maxAbsDiff, tidy } from '../../src/tensor/index.js';
+import { assertSameWeights } from '../helpers/weights.js';
 
 const CHILD = fileURLToPath(new URL('./ddp-child.js', import.meta.url));
 
@@ -28,13 +28,7 @@ test('2 processes with half of every batch end with the weights of 1 process wit
   ]);
   assert.equal(code, 0);
   assert.equal(job.exitCode, 0);
-  const a = loadSafetensors(join(alone, 'weights.safetensors')).tensors;
-  const b = loadSafetensors(join(together, 'weights.safetensors')).tensors;
-  assert.deepEqual([...b.keys()], [...a.keys()]);
-  for (const [name, weight] of a) {
-    const diff = tidy(() => maxAbsDiff(weight, b.get(name)!));
-    assert.ok(diff <= 1e-5, `${name} differs by ${diff}`);
-  }
+  assertSameWeights(join(alone, 'weights.safetensors'), join(together, 'weights.safetensors'), 1e-5);
   const one = JSON.parse(readFileSync(join(alone, 'record.json'), 'utf8')) as RunRecord;
   const two = JSON.parse(readFileSync(join(together, 'record.json'), 'utf8')) as RunRecord;
   assert.deepEqual([one.iteration, one.batches, two.iteration, two.batches], [20, 20, 20, 20], 'each rank took the 20 steps with batches of 16');
