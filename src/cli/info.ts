@@ -1,11 +1,12 @@
 /** `kestrel info`: what engine this is (libtorch version, threads, BLAS, devices). */
 import { memory, runtimeInfo } from '../tensor/index.js';
+import { distributedSupport } from '../distributed/index.js';
 import { type CommandSpec, commandHelp, parseCommand } from './args.js';
 
 /** The command's options. */
 export const infoSpec: CommandSpec = {
   name: 'info',
-  summary: 'show the engine: libtorch version, threads, BLAS, CUDA, allocator',
+  summary: 'show the engine: libtorch version, threads, BLAS, CUDA, distributed backends, allocator',
   positionals: [],
   options: { verbose: { type: 'boolean', description: "also print libtorch's build configuration" } },
 };
@@ -20,6 +21,8 @@ export async function runInfo(argv: string[]): Promise<number> {
   console.log(`threads  ${info.threads}`);
   console.log(`blas     ${blas} (libblas.so.3 as linked at run time)`);
   console.log(`cuda     ${info.cudaAvailable ? `yes, ${info.cudaDevices} device(s)` : 'no'}`);
+  const dist = distributedSupport();
+  console.log(`dist     ${dist.available ? ['gloo', ...(dist.nccl ? ['nccl'] : [])].join(', ') : `no: ${dist.reason}`}`);
   console.log(`memory   caching allocator ${info.cachingAllocator ? 'on' : 'off'}, ${memory().liveTensors} live tensors`);
   if (options.verbose) console.log(`\n${info.config}\n${info.parallel}`);
   return 0;

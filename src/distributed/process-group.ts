@@ -190,7 +190,11 @@ export class ProcessGroup {
   /** e.g. `ProcessGroup(gloo, rank 0 of 2)`. */
   toString(): string { return `ProcessGroup(${this.backend}, rank ${this.rank} of ${this.worldSize}${this.isDestroyed ? ', destroyed' : ''})`; }
 
-  // NOTE: gloo reads tensors as flat memory, so a strided view goes through a contiguous copy that is copied back.
+  // NOTE: how collectives wait without hanging Node. Async: the c10d Work's future settles a Promise through a
+  // thread-safe function when the backend finishes (no thread is parked, the event loop keeps turning). Sync (inside a
+  // training step, which is synchronous anyway): Work::wait with the group's timeout. Either way gloo's own per-op
+  // timeout (the group's) ends a collective whose peer never answers, and a dead peer's closed socket ends it at once.
+  // Gloo reads tensors as flat memory, so a strided view goes through a contiguous copy that is copied back.
   private run(tensor: Tensor, start: (handle: number) => number, async: boolean): Promise<void> | void {
     const dense = tensor.isContiguous ? tensor : tensor.contiguous();
     const copyBack = () => { if (dense !== tensor) { noGrad(() => tensor.copy_(dense)); dense.dispose(); } };

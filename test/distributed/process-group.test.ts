@@ -46,6 +46,9 @@ test('a group of one: collectives, ops, errors, destroy', { skip: SKIP }, async 
     assert.equal(gathered.length, 1);
     assert.deepEqual(Array.from(gathered[0].toArray() as Float32Array), [1, -2, 3]);
     await barrier();
+    // The heartbeat thread bumps this rank's counter in the store (what survivors read to name a lost rank).
+    for (let waited = 0; group.store.add('kestrel/heartbeat/0', 0) < 2 && waited < 20000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(group.store.add('kestrel/heartbeat/0', 0) >= 2, 'the heartbeat advances');
     const weights = [tensor([[1, 2], [3, 4]]), tensor([5]), tensor(BigInt64Array.from([7n]), [1])];
     group.broadcastTensors(weights, { bucketBytes: 16 });
     assert.deepEqual(weights.map((w) => w.toList()), [[[1, 2], [3, 4]], [5], [7]]);
