@@ -20,7 +20,7 @@ import { Adam, type Optimizer, SGD } from '../src/optim/index.js';
 import { mnistCnn } from '../src/vision/simple.js';
 import { resnet18 } from '../src/vision/resnet.js';
 import { GradientReducer, destroyProcessGroup, initProcessGroup, launchWorkers } from '../src/distributed/index.js';
-import { writeSection } from './common.js';
+import { median, writeSection } from './common.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SELF = fileURLToPath(import.meta.url);
@@ -46,12 +46,6 @@ const MODELS: Record<string, { batch: number; shape: number[]; label: string }> 
   mnist: { batch: 256, shape: [1, 28, 28], label: 'mnist-cnn (batch 256, Adam)' },
   resnet: { batch: 64, shape: [3, 64, 64], label: 'ResNet-18 (3x64x64, batch 64, SGD momentum)' },
 };
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 /** One process's part: `batch` samples per step, DDP-style when it is a rank of a job. Rank 0 writes the result. */
 async function trainWorker(o: Options): Promise<void> {

@@ -45,7 +45,9 @@ export async function tta(learn: Learner, source: BatchSource, options: TTAOptio
   learn.model.eval();
   try {
     for await (const batch of source) {
-      targets.push(batch.y);
+      const y = learn.onDevice(batch.y);
+      if (y !== batch.y) batch.y.dispose();
+      targets.push(y);
       try {
         probs.push(noGrad(() => tidy(() => {
           const views = ttaViews(learn.onDevice(batch.x), options);

@@ -4,7 +4,8 @@ export {
   DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, type DecodeOptions, type DecodedImage, type ImageHeader, decodeImage, hwcToChw, probeImage,
 } from './decode.js';
 export { type ImageTransforms, type RandomResizedCropOptions, type ResizeMode, type TransformPlan, outputSize, planTransform, validateTransforms } from './transforms.js';
-export { type SampleKey, loadImageSample } from './pipeline.js';
+export { type SampleKey, loadImageSample, transformImageBuffer } from './pipeline.js';
+export { type Preprocessing, type ImageSource, type FailedImage, checkPreprocessing, imageName, pixelsToBatch, preprocessImages } from './preprocess.js';
 export { SampleRng } from './rng.js';
 export { type LabelSource, type CsvLabels } from './labels.js';
 export { hasImageFiles, listImageFiles } from './scan.js';
