@@ -1,17 +1,17 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { cudaAvailable } from '../../src/tensor/index.js';
 import { assertSameWeights } from '../helpers/weights.js';
 import { distributedSupport } from '../../src/distributed/index.js';
 import { workerArgv } from '../../src/cli/distributed.js';
 import { main } from '../../src/cli/main.js';
+import { KESTREL_BIN as BIN, kestrel } from '../helpers/cli.js';
+import { captureConsole } from '../helpers/console.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/kestrel.js', import.meta.url));
 const FLAGS = ['train', 'sample', '--model', 'mlp', '--epochs', '4', '--seed', '5', '--checkpoint-every', '1', '--nproc', '2'];
 
 function checkpointEpoch(dir: string): number {
@@ -74,8 +74,8 @@ test('kill -9 of a worker: the other rank names it and stops, the job fails, and
 
 test('--device cuda without CUDA, and bad launcher flags, are clear errors that write nothing', { skip: cudaAvailable() ? 'a GPU is available' : undefined }, async () => {
   const out = join(mkdtempSync(join(tmpdir(), 'kestrel-dist-')), 'run');
-  const result = spawnSync(process.execPath, [BIN, 'train', 'sample', '--out', out, '--device', 'cuda'], { encoding: 'utf8' });
-  assert.equal(result.status, 2, result.stderr);
+  const result = kestrel('train', 'sample', '--out', out, '--device', 'cuda');
+  assert.equal(result.code, 2, result.stderr);
   assert.match(result.stderr, /kestrel: error: --device: 'cuda' is not available: this Kestrel was built against a CPU-only libtorch .*KESTREL_LIBTORCH=/);
   const cases: [string[], RegExp][] = [
     [['--device', 'cuda:1', '--nproc', '2'], /--device: 'cuda:1' is not available/],
@@ -84,17 +84,10 @@ test('--device cuda without CUDA, and bad launcher flags, are clear errors that 
     [['--nnodes', '2', '--node-rank', '2'], /--node-rank 2 must be below --nnodes 2/],
     [['--nnodes', '2'], /--nnodes > 1 needs --master-port/],
   ];
-  const errors: string[] = [];
-  const original = console.error;
-  console.error = (...parts: unknown[]) => { errors.push(parts.join(' ')); };
-  try {
-    for (const [flags, message] of cases) {
-      errors.length = 0;
-      assert.equal(await main(['train', 'sample', '--out', out, ...flags]), 2, flags.join(' '));
-      assert.match(errors.join('\n'), message);
-    }
-  } finally {
-    console.error = original;
+  for (const [flags, message] of cases) {
+    const { result: code, err } = await captureConsole(() => main(['train', 'sample', '--out', out, ...flags]));
+    assert.equal(code, 2, flags.join(' '));
+    assert.match(err, message);
   }
   assert.ok(!existsSync(out), 'nothing was written');
 });
