@@ -53,11 +53,11 @@ export function chooseDevice(options: ParsedOptions, env: DistributedEnv | null)
   return asked;
 }
 
-/** Checks the launcher flags and runs the workers; resolves to the job's exit code. */
-export async function runLauncher(command: string, argv: string[], options: ParsedOptions, bin: string): Promise<number> {
+/** Checks the launcher flags and runs `node ...args` as every worker; resolves to the job's exit code. */
+export async function runLauncher(args: string[], options: ParsedOptions): Promise<number> {
   const support = distributedSupport();
   if (!support.available) throw new Error(support.reason);
-  chooseDevice(options, null);
+  if (options.device !== undefined) chooseDevice(options, null);
   const nnodes = options.nnodes as number;
   const nodeRank = options['node-rank'] as number;
   if (nodeRank >= nnodes) throw new UsageError(`--node-rank ${nodeRank} must be below --nnodes ${nnodes}`);
@@ -68,7 +68,7 @@ export async function runLauncher(command: string, argv: string[], options: Pars
     nproc, nnodes, nodeRank,
     masterAddr: String(options['master-addr']),
     masterPort: options['master-port'] as number | undefined,
-    args: [...process.execArgv, bin, command, ...workerArgv(argv)],
+    args,
     threadsPerWorker: total === undefined ? undefined : Math.max(1, Math.floor(total / nproc)),
     timeout: (options['dist-timeout'] as number) * 1000,
   });

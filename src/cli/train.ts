@@ -9,7 +9,7 @@ import { type CommandSpec, UsageError, commandHelp, parseCommand } from './args.
 import { openDataset } from './dataset-arg.js';
 import { SCHEDULES, type ScheduleName, perClassResults, planCallbacks, resumeFrom, runSchedule } from './fit-plan.js';
 import { destroyProcessGroup, distributedEnv, isMainProcess } from '../distributed/index.js';
-import { chooseDevice, distributedOptionSpecs, joinFromEnv, perProcessBatch, runLauncher, wantsLauncher } from './distributed.js';
+import { chooseDevice, distributedOptionSpecs, joinFromEnv, perProcessBatch, runLauncher, wantsLauncher, workerArgv } from './distributed.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/kestrel.js', import.meta.url));
 
@@ -43,7 +43,7 @@ export async function runTrain(argv: string[]): Promise<number> {
   if (options.help) { console.log(commandHelp(trainSpec)); return 0; }
   if (wantsLauncher(options)) {
     perProcessBatch(options.bs as number, (options.nproc as number) * (options.nnodes as number));
-    return runLauncher('train', argv, options, BIN);
+    return runLauncher([...process.execArgv, BIN, 'train', ...workerArgv(argv)], options);
   }
   const device = chooseDevice(options, distributedEnv());
   if (options.threads !== undefined) setNumThreads(options.threads as number);

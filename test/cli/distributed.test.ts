@@ -1,14 +1,16 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { cudaAvailable } from '../../src/tensor/index.js';
 import { assertSameWeights } from '../helpers/weights.js';
 import { distributedSupport } from '../../src/distributed/index.js';
 import { workerArgv } from '../../src/cli/distributed.js';
 import { main } from '../../src/cli/main.js';
+import { splitAtScript } from '../../src/cli/launch.js';
 import { KESTREL_BIN as BIN, kestrel } from '../helpers/cli.js';
 import { captureConsole } from '../helpers/console.js';
 
@@ -97,4 +99,14 @@ test('workers get the command without the launcher\'s flags', () => {
     workerArgv(['sample', '--nproc', '2', '--threads=4', '--epochs', '3', '--master-port', '1234', '--master-addr=10.0.0.1', '--nnodes', '1', '--node-rank', '0', '--device', 'cpu']),
     ['sample', '--epochs', '3', '--device', 'cpu'],
   );
+});
+
+test('kestrel launch runs a script as the workers of a job, with its own arguments', { skip: NO_DIST }, async () => {
+  assert.deepEqual(splitAtScript(['--nproc', '2', '--threads=2', 'train.js', '--nproc', '9', 'x']), { own: ['--nproc', '2', '--threads=2'], script: ['train.js', '--nproc', '9', 'x'] });
+  const out = join(mkdtempSync(join(tmpdir(), 'kestrel-launch-')), 'seen.json');
+  const child = fileURLToPath(new URL('./launch-child.js', import.meta.url));
+  const result = spawnSync(process.execPath, [BIN, 'launch', '--nproc', '2', '--threads', '2', child, '--epochs', '3'], { encoding: 'utf8', env: { ...process.env, OUT: out } });
+  assert.equal(result.status, 0, result.stderr);
+  assert.deepEqual(JSON.parse(readFileSync(out, 'utf8')), { sum: 3, worldSize: 2, args: ['--epochs', '3'], threads: 1 });
+  assert.equal(kestrel('launch', '--nproc', '2').code, 2);
 });
