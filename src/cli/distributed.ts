@@ -5,16 +5,21 @@ import {
 } from '../distributed/index.js';
 import { type OptionSpec, type ParsedOptions, UsageError } from './args.js';
 
-/** Options train adds for devices and data-parallel runs. */
-export const distributedOptionSpecs: Record<string, OptionSpec> = {
-  device: { type: 'string', description: 'cpu, cuda or cuda:N (cuda needs a CUDA build of libtorch)', default: 'cpu' },
+/** The launcher's options (train and launch). */
+export const launcherOptionSpecs: Record<string, OptionSpec> = {
   nproc: { type: 'integer', description: 'worker processes on this machine, training data-parallel (threads are split between them)', default: 1, min: 1 },
   nnodes: { type: 'integer', description: 'machines in the job (run the same command on each, with its --node-rank)', default: 1, min: 1 },
   'node-rank': { type: 'integer', description: "this machine's index, 0 to nnodes-1 (machine 0 hosts the rendezvous)", default: 0, min: 0 },
   'master-addr': { type: 'string', description: 'address of machine 0', default: '127.0.0.1' },
   'master-port': { type: 'integer', description: 'port of the rendezvous on machine 0 (default: a free one on a single machine)', min: 1 },
-  backend: { type: 'string', description: 'communication backend (default nccl on CUDA when built with it, else gloo)', choices: ['gloo', 'nccl'] },
   'dist-timeout': { type: 'integer', description: 'seconds a rank waits for the others before giving up', default: 1800, min: 1 },
+};
+
+/** Options train adds for devices and data-parallel runs. */
+export const distributedOptionSpecs: Record<string, OptionSpec> = {
+  device: { type: 'string', description: 'cpu, cuda or cuda:N (cuda needs a CUDA build of libtorch)', default: 'cpu' },
+  ...launcherOptionSpecs,
+  backend: { type: 'string', description: 'communication backend (default nccl on CUDA when built with it, else gloo)', choices: ['gloo', 'nccl'] },
 };
 
 const LAUNCHER_FLAGS = ['nproc', 'nnodes', 'node-rank', 'master-addr', 'master-port', 'threads'];

@@ -1,8 +1,6 @@
 /** `kestrel launch`: runs a script of your own as the N workers of a data-parallel job (torchrun for Kestrel programs). */
 import { type CommandSpec, UsageError, commandHelp, parseCommand } from './args.js';
-import { distributedOptionSpecs, runLauncher } from './distributed.js';
-
-const { device: _device, backend: _backend, ...launcherOptions } = distributedOptionSpecs;
+import { launcherOptionSpecs, runLauncher } from './distributed.js';
 
 /** The command's options. */
 export const launchSpec: CommandSpec = {
@@ -10,7 +8,7 @@ export const launchSpec: CommandSpec = {
   summary: 'run a Node.js script as N data-parallel workers (torchrun\'s environment; the script calls initProcessGroup)',
   positionals: [{ name: 'script', description: 'the program each worker runs, followed by its own arguments' }],
   options: {
-    ...launcherOptions,
+    ...launcherOptionSpecs,
     threads: { type: 'integer', description: 'libtorch threads of all workers together (default: all cores)', min: 1 },
   },
 };
