@@ -32,6 +32,16 @@
         "-fexceptions",
         "-Wno-unused-parameter",
         "-Wno-deprecated-declarations"
+      ],
+      "conditions": [
+        ["'<!(node native/find-distributed.cjs --gloo)'=='1'", {
+          "sources": ["native/distributed.cc"],
+          "defines": ["KESTREL_DISTRIBUTED", "USE_C10D_GLOO"],
+          "include_dirs": ["<!@(node native/find-distributed.cjs --include)"]
+        }],
+        ["'<!(node native/find-distributed.cjs --nccl)'=='1'", {
+          "defines": ["KESTREL_NCCL", "USE_C10D_NCCL"]
+        }]
       ]
     },
     {

@@ -57,9 +57,18 @@ function fail(message) {
   process.exit(1);
 }
 
-const found = fromEnv() || fromPip() || fromSystem();
-if (!found) fail('libtorch was not found.');
-const cuda = fs.existsSync(path.join(found.libDir, 'libtorch_cuda.so'));
+/** The libtorch the build uses: { source, includes, libDir, system, cuda } (exits with a message when none). */
+function locate() {
+  const found = fromEnv() || fromPip() || fromSystem();
+  if (!found) fail('libtorch was not found.');
+  return { ...found, cuda: fs.existsSync(path.join(found.libDir, 'libtorch_cuda.so')) };
+}
+module.exports = { locate };
+// NOTE: native/find-distributed.cjs requires this file to reuse locate(); it prints only when run itself.
+if (require.main !== module) return;
+
+const found = locate();
+const cuda = found.cuda;
 const mode = process.argv[2];
 if (mode === '--include') {
   process.stdout.write(found.includes.join(' '));

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "allocator.h"
+#include "handles.h"
 
 namespace kestrel {
 CachingCpuAllocator* CachingCpuAllocator::instance = nullptr;
@@ -170,23 +171,6 @@ Napi::Value fromIValue(Napi::Env env, const c10::IValue& value) {
   throw std::invalid_argument("unsupported return type " + value.tagKind());
 }
 
-// ---- error translation ----------------------------------------------------------
-
-template <typename Fn>
-Napi::Value guarded(const Napi::CallbackInfo& info, Fn fn) {
-  try {
-    return fn();
-  } catch (const c10::Error& error) {
-    throw Napi::Error::New(info.Env(), error.what_without_backtrace());
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::exception& error) {
-    throw Napi::Error::New(info.Env(), error.what());
-  }
-}
-
-#define ENTRY(name) Napi::Value name(const Napi::CallbackInfo& info) { return guarded(info, [&]() -> Napi::Value
-#define END ); }
 
 // ---- operators ------------------------------------------------------------------
 
@@ -388,9 +372,19 @@ ENTRY(setNumThreads) {
 
 ENTRY(manualSeed) {
   const uint64_t seed = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
-  auto generator = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(generator.mutex());
-  generator.set_current_seed(seed);
+  {
+    auto generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_current_seed(seed);
+  }
+  // NOTE: like torch.manual_seed, also seeds every GPU's generator (dropout on cuda).
+  if (torch::cuda::is_available()) torch::cuda::manual_seed_all(seed);
+  return info.Env().Undefined();
+} END
+
+// synchronize(): waits for queued GPU work (a no-op without CUDA), for timing and benchmarks.
+ENTRY(synchronize) {
+  if (torch::cuda::is_available()) torch::cuda::synchronize();
   return info.Env().Undefined();
 } END
 
@@ -451,6 +445,11 @@ ENTRY(useCachingAllocator) {
 
 }  // namespace
 
+namespace kestrel {
+const at::Tensor& tensorArg(const Napi::Value& value) { return get(value); }
+int32_t newHandle(at::Tensor tensor) { return put(std::move(tensor)); }
+}  // namespace kestrel
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #define EXPORT(name) exports.Set(#name, Napi::Function::New(env, name, #name))
   EXPORT(findOp); EXPORT(schema); EXPORT(call);
@@ -458,8 +457,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(setRequiresGrad); EXPORT(grad); EXPORT(setGrad); EXPORT(backward); EXPORT(setGradEnabled); EXPORT(inferenceMode);
   EXPORT(setAutocast); EXPORT(clearAutocastCache);
   EXPORT(setNumThreads); EXPORT(manualSeed); EXPORT(getRngState); EXPORT(setRngState);
-  EXPORT(memoryStats); EXPORT(emptyCache); EXPORT(runtimeInfo); EXPORT(useCachingAllocator);
+  EXPORT(memoryStats); EXPORT(emptyCache); EXPORT(runtimeInfo); EXPORT(useCachingAllocator); EXPORT(synchronize);
 #undef EXPORT
+#ifdef KESTREL_DISTRIBUTED
+  exports.Set("dist", kestrel::distributedExports(env));
+#endif
   return exports;
 }
 

@@ -5,6 +5,7 @@ import { evaluateSpec, runEvaluate } from './evaluate.js';
 import { exportSpec, runExport } from './export.js';
 import { importSpec, runImport } from './import.js';
 import { infoSpec, runInfo } from './info.js';
+import { launchSpec, runLaunch } from './launch.js';
 import { lrFindSpec, runLrFind } from './lr-find.js';
 import { predictSpec, runPredict } from './predict.js';
 import { runServe, serveSpec } from './serve.js';
@@ -37,4 +38,5 @@ export const commands: Record<string, Command> = {
   gradcam: { spec: gradcamSpec, run: runGradcam },
   report: { spec: reportSpec, run: runReport },
   dashboard: { spec: dashboardSpec, run: runDashboard },
+  launch: { spec: launchSpec, run: runLaunch },
 };

@@ -6,6 +6,7 @@ import {
 } from '../learn/index.js';
 import type { BatchSource } from '../data/index.js';
 import { UsageError } from './args.js';
+import { isMainProcess } from '../distributed/index.js';
 
 /** Learning-rate schedules the CLI offers. */
 export const SCHEDULES = ['constant', 'one-cycle', 'sgdr', 'flat-cos'] as const;
@@ -42,7 +43,7 @@ export function resumeFrom(learn: Learner, resumeDir: string, epochs: number): n
   if (!hasCheckpoint(dir)) throw new UsageError(`--resume ${resumeDir}: no checkpoint there (train with --checkpoint-every N --out ${resumeDir} first)`);
   const info = loadCheckpoint(learn, dir);
   if (info.epochs !== epochs) throw new UsageError(`--resume: the checkpoint is from a ${info.epochs}-epoch run; pass --epochs ${info.epochs}`);
-  console.log(`kestrel: resuming from ${info.path} after epoch ${info.epoch} of ${info.epochs}`);
+  if (isMainProcess()) console.log(`kestrel: resuming from ${info.path} after epoch ${info.epoch} of ${info.epochs}`);
   return info.epoch;
 }
 
@@ -59,7 +60,9 @@ export function runSchedule(learn: Learner, schedule: ScheduleName, epochs: numb
 /** Per-class results of the model on `valid` (confusion matrix, accuracy, precision, recall, F1). */
 export async function perClassResults(learn: Learner, valid: BatchSource, classes: string[]): Promise<Record<string, unknown>> {
   const matrix: ConfusionMatrix = confusionMatrix();
-  const probe = new Learner(learn.model, { train: valid }, { metrics: [matrix], progress: false });
+  // NOTE: in a data-parallel run each rank holds a shard of `valid`; the probe sums every rank's confusion counts.
+  const dataParallel = learn.dataParallel ? { group: learn.dataParallel.group, shardData: false } : false;
+  const probe = new Learner(learn.model, { train: valid }, { metrics: [matrix], progress: false, device: learn.device, distributed: dataParallel });
   await probe.evaluate(valid);
   const [accuracy, precision, recall, f1] = [matrix.perClassAccuracy(), matrix.perClassPrecision(), matrix.perClassRecall(), matrix.perClassF1()];
   return {

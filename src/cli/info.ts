@@ -1,12 +1,13 @@
 /** `kestrel info`: what engine this is (libtorch version, threads, BLAS, devices). */
 import { bf16Support, memory, runtimeInfo } from '../tensor/index.js';
+import { distributedSupport } from '../distributed/index.js';
 import { type CommandSpec, commandHelp, parseCommand } from './args.js';
 import { describeBundle } from './bundle-info.js';
 
 /** The command's options. */
 export const infoSpec: CommandSpec = {
   name: 'info',
-  summary: 'show the engine (libtorch version, threads, BLAS, CUDA, bfloat16 support, allocator), or describe a saved model bundle',
+  summary: 'show the engine (libtorch version, threads, BLAS, CUDA, bfloat16 support, distributed backends, allocator), or describe a saved model bundle',
   positionals: [{ name: 'dir', description: 'a model bundle directory to describe instead', optional: true }],
   options: { verbose: { type: 'boolean', description: "also print libtorch's build configuration" } },
 };
@@ -28,6 +29,8 @@ export async function runInfo(argv: string[]): Promise<number> {
   const bf16 = bf16Support();
   console.log(`bf16     ${bf16.available ? 'yes' : 'no'}: ${bf16.reason}${bf16.available ? ' (--precision auto trains in bf16)' : ''}`);
   console.log(`onednn   ${info.mkldnn ? 'yes' : 'no'}`);
+  const dist = distributedSupport();
+  console.log(`dist     ${dist.available ? ['gloo', ...(dist.nccl ? ['nccl'] : [])].join(', ') : `no: ${dist.reason}`}`);
   console.log(`memory   caching allocator ${info.cachingAllocator ? 'on' : 'off'}, ${memory().liveTensors} live tensors`);
   if (options.verbose) console.log(`\n${info.config}\n${info.parallel}`);
   return 0;

@@ -28,11 +28,14 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(rest);
   } catch (error) {
+    // NOTE: each worker of a data-parallel job (kestrel train --nproc, torchrun) reports for itself; say which one.
+    const rank = process.env.WORLD_SIZE && Number(process.env.WORLD_SIZE) > 1 ? process.env.RANK : undefined;
+    const raw = error instanceof Error ? error.message : String(error);
+    const message = rank === undefined || raw.startsWith(`rank ${rank}:`) ? raw : `rank ${rank}: ${raw}`;
     if (error instanceof UsageError) {
-      console.error(`kestrel: error: ${error.message}\n\n${commandHelp(command.spec)}`);
+      console.error(`kestrel: error: ${message}${rank === undefined || rank === '0' ? `\n\n${commandHelp(command.spec)}` : ''}`);
       return 2;
     }
-    const message = error instanceof Error ? error.message : String(error);
     console.error(`kestrel: error: ${message}`);
     if (process.env.KESTREL_DEBUG && error instanceof Error) console.error(error.stack);
     return 1;

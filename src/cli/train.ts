@@ -1,6 +1,7 @@
 /** `kestrel train`: train a model on a dataset and save metrics and a model bundle. */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { manualSeed, setNumThreads, writeTextFileAtomic } from '../tensor/index.js';
 import { GracefulStop, Learner, PRECISIONS } from '../learn/index.js';
 import { defaultArchitectures, kestrelVersion, saveModel } from '../io/index.js';
@@ -9,6 +10,10 @@ import { type CommandSpec, UsageError, commandHelp, parseCommand } from './args.
 import { openDataset } from './dataset-arg.js';
 import { SCHEDULES, type ScheduleName, checkPrecisionFlag, perClassResults, planCallbacks, resumeFrom, runSchedule } from './fit-plan.js';
 import { writeRunReport } from './report.js';
+import { destroyProcessGroup, distributedEnv, isMainProcess } from '../distributed/index.js';
+import { chooseDevice, distributedOptionSpecs, joinFromEnv, perProcessBatch, runLauncher, wantsLauncher, workerArgv } from './distributed.js';
+
+const BIN = fileURLToPath(new URL('../../../bin/kestrel.js', import.meta.url));
 
 /** The command's options. */
 export const trainSpec: CommandSpec = {
@@ -34,6 +39,7 @@ export const trainSpec: CommandSpec = {
     dashboard: { type: 'integer', description: `serve a live training page on PORT (default ${DEFAULT_DASHBOARD_PORT}; 0: any free port)`, min: 0 },
     host: { type: 'string', description: 'address the dashboard binds (default 127.0.0.1: this machine only)' },
     report: { type: 'boolean', description: 'write OUT/report.html (kestrel report) when training ends' },
+    ...distributedOptionSpecs,
   },
 };
 
@@ -53,13 +59,22 @@ export async function runTrain(argv: string[]): Promise<number> {
   const { positionals, options } = parseCommand(trainSpec, withDashboardPort(argv));
   if (options.help) { console.log(commandHelp(trainSpec)); return 0; }
   if (options.host !== undefined && options.dashboard === undefined) throw new UsageError('--host only applies with --dashboard');
-  if (options.threads !== undefined) setNumThreads(options.threads as number);
   const precision = checkPrecisionFlag(String(options.precision));
+  if (wantsLauncher(options)) {
+    perProcessBatch(options.bs as number, (options.nproc as number) * (options.nnodes as number));
+    return runLauncher([...process.execArgv, BIN, 'train', ...workerArgv(argv)], options);
+  }
+  const device = chooseDevice(options, distributedEnv());
+  if (options.threads !== undefined) setNumThreads(options.threads as number);
+  // NOTE: in a data-parallel job every rank trains; rank 0 alone prints and writes (the others hold the same numbers).
+  const group = await joinFromEnv(options, device);
+  const main = isMainProcess();
+  const log = main ? console.log : () => undefined;
   const seed = options.seed as number;
   manualSeed(seed);
   const datasetName = positionals[0] ?? 'sample';
   const data = await openDataset(datasetName, {
-    batchSize: options.bs as number, seed, size: options.size as number, augment: Boolean(options.augment), validPct: options['valid-pct'] as number,
+    batchSize: perProcessBatch(options.bs as number, group?.worldSize ?? 1), seed, size: options.size as number, augment: Boolean(options.augment), validPct: options['valid-pct'] as number,
   });
   const architecture = String(options.model);
   const factory = defaultArchitectures[architecture];
@@ -69,9 +84,9 @@ export async function runTrain(argv: string[]): Promise<number> {
   const model = factory(architectureOptions);
   const resumeDir = options.resume === undefined ? undefined : resolve(String(options.resume));
   const out = resumeDir && argv.every((a) => !a.startsWith('--out')) ? resumeDir : resolve(String(options.out));
-  mkdirSync(out, { recursive: true });
+  if (main) mkdirSync(out, { recursive: true });
 
-  console.log(`kestrel: training ${architecture} (${model.numParameters().toLocaleString('en-US')} parameters) on ${data.description}`);
+  log(`kestrel: training ${architecture} (${model.numParameters().toLocaleString('en-US')} parameters) on ${data.description}`);
   const epochs = options.epochs as number;
   const lr = options.lr as number;
   const schedule = String(options.schedule) as ScheduleName;
@@ -83,12 +98,14 @@ export async function runTrain(argv: string[]): Promise<number> {
     command: ['kestrel', 'train', ...argv].map(shellQuote).join(' '), argv, settings: { dataset: datasetName, ...settings }, dataset: datasetName,
     description: data.description, kestrelVersion: kestrelVersion(), startedAt,
   };
-  const dashboard = options.dashboard === undefined ? undefined : new Dashboard({
+  const dashboard = options.dashboard === undefined || !main ? undefined : new Dashboard({
     port: options.dashboard as number, host: options.host as string | undefined, title: `kestrel train: ${architecture} on ${datasetName}`,
     command: run.command, settings: run.settings, classes: data.classes, onListen: (url) => console.log(`kestrel: dashboard at ${url}`),
   });
-  const learn = new Learner(model, { train: data.train, valid: data.valid }, { lr, callbacks: [...callbacks, stop, ...(dashboard ? [dashboard] : [])], precision });
-  if (precision !== 'auto') console.log(`kestrel: precision ${learn.amp.precision}`);
+  const learn = new Learner(model, { train: data.train, valid: data.valid }, {
+    lr, callbacks: [...callbacks, stop, ...(dashboard ? [dashboard] : [])], precision, device, distributed: group !== null,
+  });
+  if (precision !== 'auto') log(`kestrel: precision ${learn.amp.precision}`);
   const startEpoch = resumeDir ? resumeFrom(learn, resumeDir, epochs) : 0;
   let extra: Record<string, unknown> = {};
   const interrupt = () => {
@@ -110,7 +127,7 @@ export async function runTrain(argv: string[]): Promise<number> {
     await dashboard?.close();
     // NOTE: write what was learned even when training stops early (e.g. NaN loss).
     const stopped = stop.stopped ? { stopped: { epoch: stop.stopped.epoch, batch: stop.stopped.batch, reason: stop.stopped.reason } } : {};
-    if (learn.history.length > 0 || stop.stopped) {
+    if ((learn.history.length > 0 || stop.stopped) && main) {
       writeMetrics(out, learn.history, {
         precision: learn.amp.precision, schedule: { name: schedule, lrMax: lr, lrs: recorder.lrs, moms: recorder.moms, losses: recorder.losses }, ...extra,
         run: { ...run, finishedAt: new Date().toISOString() }, ...stopped,
@@ -119,6 +136,8 @@ export async function runTrain(argv: string[]): Promise<number> {
   }
   if (stop.stopped) console.log(`kestrel: stopped at epoch ${stop.stopped.epoch}, batch ${stop.stopped.batch} (${stop.stopped.reason}); resume with: kestrel train ${argv.filter((a, i) => !a.startsWith('--dashboard') && !(argv[i - 1] === '--dashboard' && /^\d+$/.test(a))).map(shellQuote).join(' ')} --resume ${shellQuote(out)}`);
   const last = learn.history[learn.history.length - 1];
+  await destroyProcessGroup();
+  if (!main) return 0;
   saveModel(out, model, {
     architecture: { name: architecture, options: architectureOptions },
     classes: data.classes,

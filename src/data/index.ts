@@ -2,6 +2,7 @@
 export { parseIdx, readIdx, encodeIdx, type IdxArray, type IdxType } from './idx.js';
 export { TensorDataset, type Batch, type Dataset, type Normalize, type TensorDatasetOptions } from './dataset.js';
 export { DataLoader, requestLayout, type BatchSource, type DataLoaderOptions, type DataLoaderState } from './loader.js';
+export { type Shard, shardOrder, shardLength, checkShard } from './sampler.js';
 export { splitDataset, type SplitOptions } from './split.js';
 export {
   loadIdxDataset, loadFashionMnist, loadSample, sampleDir, FASHION_MNIST_CLASSES, MNIST_CLASSES,

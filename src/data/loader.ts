@@ -1,6 +1,7 @@
 /** DataLoader: seeded, shuffled batches over a Dataset; and the BatchSource a Learner iterates. */
 import { type MemoryFormat, Random } from '../tensor/index.js';
 import type { Batch, Dataset } from './dataset.js';
+import { type Shard, checkShard, shardLength, shardOrder } from './sampler.js';
 
 /**
  * What a Learner iterates: a known number of batches per pass, yielded asynchronously. Implemented
@@ -42,6 +43,8 @@ export interface DataLoaderOptions {
   dropLast?: boolean;
   /** Seed of the shuffling generator (default 0). */
   seed?: number;
+  /** Read only this process's share of each epoch (data-parallel training; see Shard). */
+  shard?: Shard;
 }
 
 /** Where a DataLoader's shuffling stands, for checkpoints. */
@@ -63,6 +66,8 @@ export class DataLoader implements BatchSource, Iterable<Batch> {
   private readonly random: Random;
   /** Passes started so far. */
   epoch = 0;
+  /** This process's share of each pass in data-parallel training, or null for all of it. */
+  shard: Shard | null = null;
 
   /** Batches over `dataset`. */
   constructor(readonly dataset: Dataset, options: DataLoaderOptions) {
@@ -71,24 +76,35 @@ export class DataLoader implements BatchSource, Iterable<Batch> {
     this.shuffle = options.shuffle ?? false;
     this.dropLast = options.dropLast ?? false;
     this.random = new Random(options.seed ?? 0);
+    if (options.shard) this.setShard(options.shard);
+  }
+
+  /** Reads only `shard`'s share of every pass from now on (null: all of it); the shuffled order is still the seed's. */
+  setShard(shard: Shard | null): void {
+    this.shard = shard === null ? null : checkShard(shard, 'DataLoader');
+  }
+
+  /** Samples this process reads per pass (its shard's, when sharded). */
+  private get samplesPerPass(): number {
+    return this.shard ? shardLength(this.dataset.length, this.shard) : this.dataset.length;
   }
 
   /** Samples per pass. */
   get numSamples(): number {
-    return this.dropLast ? this.length * this.batchSize : this.dataset.length;
+    return this.dropLast ? this.length * this.batchSize : this.samplesPerPass;
   }
 
   /** Batches per pass. */
   get length(): number {
-    const n = this.dataset.length;
+    const n = this.samplesPerPass;
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
-  /** The sample order of the next pass (advances the generator when shuffling). */
+  /** The sample order of the next pass (advances the generator when shuffling), cut to the shard when sharded. */
   private nextOrder(): Int32Array {
     this.epoch++;
-    if (this.shuffle) return this.random.permutation(this.dataset.length);
-    return Int32Array.from({ length: this.dataset.length }, (_, i) => i);
+    const order = this.shuffle ? this.random.permutation(this.dataset.length) : Int32Array.from({ length: this.dataset.length }, (_, i) => i);
+    return this.shard ? shardOrder(order, this.shard) : order;
   }
 
   /** The next pass, one batch at a time (built when requested); the consumer disposes each batch. */

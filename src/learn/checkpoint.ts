@@ -9,6 +9,7 @@ import {
   getRngState, loadOptimizerState, loadSafetensors, saveOptimizerState, saveSafetensors, setRngState, writeTextFileAtomic,
 } from '../tensor/index.js';
 import type { OptimizerStateDict } from '../optim/index.js';
+import { getWorldSize } from '../distributed/index.js';
 import type { Learner } from './learner.js';
 import { loadWeights, saveWeights } from './weights.js';
 
@@ -82,7 +83,7 @@ export function saveCheckpoint(learn: Learner, dir: string): CheckpointInfo {
     rng.dispose();
   }
   const state = {
-    version: 1, epoch, iteration: learn.iteration, epochs: learn.epochs,
+    version: 1, epoch, iteration: learn.iteration, epochs: learn.epochs, worldSize: getWorldSize(),
     optimizer: learn.optimizer?.typeName ?? null,
     groups: learn.parameterGroups().map((g) => g.length),
     frozenIdx: learn.frozenIdx,
@@ -120,7 +121,7 @@ export function loadCheckpoint(learn: Learner, dir: string): CheckpointInfo {
   }
   const folder = join(dir, pointer.current);
   const state = decode(readFileSync(join(folder, 'state.json'), 'utf8')) as {
-    version: number; epoch: number; iteration: number; epochs: number; optimizer: string | null;
+    version: number; epoch: number; iteration: number; epochs: number; worldSize?: number; optimizer: string | null;
     train: unknown; valid: unknown; callbacks: Record<string, Record<string, unknown>>; history: Learner['history'];
     groups?: number[]; frozenIdx?: number; stage?: string | null;
   };
@@ -129,6 +130,11 @@ export function loadCheckpoint(learn: Learner, dir: string): CheckpointInfo {
   const groups = learn.parameterGroups().map((g) => g.length);
   if (state.groups !== undefined && state.groups.join(',') !== groups.join(',')) {
     throw new Error(`checkpoint.ts: '${folder}' was saved with parameter groups of [${state.groups.join(', ')}] parameters, this learner's are [${groups.join(', ')}]`);
+  }
+  // NOTE: each rank's data shard and steps per epoch depend on the number of processes, so resume needs the same.
+  const worldSize = state.worldSize ?? 1;
+  if (worldSize !== getWorldSize()) {
+    throw new Error(`checkpoint.ts: '${folder}' was saved by ${worldSize} process${worldSize === 1 ? '' : 'es'} and this run has ${getWorldSize()}: resume with the same number (--nproc/--nnodes)`);
   }
   loadWeights(join(folder, 'model.safetensors'), learn.model);
   // NOTE: before the optimizer's state, because freezing clears it; left alone when it already

@@ -16,3 +16,5 @@ export { type Splitter, splitParameters, batchNormParameters, isBatchNorm } from
 export { fineTune, FINE_TUNE_STAGES, type FineTuneOptions } from './fine-tune.js';
 export { MixedPrecision, resolvePrecision, autocastFloat, modelDevice, PRECISIONS, type Precision, type ResolvedPrecision, type PrecisionChoice } from './precision.js';
 export { Inference, type InferenceOptions, type InferencePrecision } from './inference.js';
+export { DataParallel, type DataParallelOptions } from './data-parallel.js';
+export { batchToDevice, toDeviceAsync } from './device.js';

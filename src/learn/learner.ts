@@ -1,5 +1,6 @@
 /** The Learner: model + data + loss + optimizer + metrics, trained by a loop of named events. */
-import { Tensor, cat, dispose, tidy } from '../tensor/index.js';
+import { Tensor, cat, checkDevice, dispose, tidy } from '../tensor/index.js';
+import { isMainProcess } from '../distributed/index.js';
 import { type Module, type Parameter, crossEntropy } from '../nn/index.js';
 import { Adam, type Optimizer, type ParamsInput } from '../optim/index.js';
 import { type Batch, type BatchSource, type ImageSource, requestLayout } from '../data/index.js';
@@ -18,6 +19,8 @@ import { type FlatCosOptions, type OneCycleOptions, type SGDROptions, fitFlatCos
 import { type LrSpec, resolveLrs } from './lr-spec.js';
 import { type Splitter, applyFreeze, batchNormParameters, freezeBatchNormStatistics, frozenIndex, splitParameters } from './param-groups.js';
 import { type FineTuneOptions, fineTune } from './fine-tune.js';
+import { DataParallel, type DataParallelOptions } from './data-parallel.js';
+import { batchToDevice } from './device.js';
 
 /** Training and validation data for a Learner. */
 export interface DataPair {
@@ -65,6 +68,10 @@ export interface LearnerOptions {
   precision?: Precision;
   /** How evaluate/predict/getPreds run: precision (default 'fp32'), batch-norm folding, guard (see inference.ts). */
   inference?: InferenceOptions;
+  /** Where the model and batches live: 'cpu' (default), 'cuda' or 'cuda:N' (needs a CUDA build of libtorch). */
+  device?: string;
+  /** Train data-parallel across the processes of a group: true for the default group, or options (see DataParallel). */
+  distributed?: boolean | DataParallelOptions;
 }
 
 /** Options of one fit() call. */
@@ -119,6 +126,10 @@ export class Learner {
   readonly amp: MixedPrecision;
   /** Evaluation and prediction runner (inference mode, folded batch norm). */
   readonly inference: Inference;
+  /** Device of the model and batches ('cpu', 'cuda:0', ...). */
+  readonly device: string;
+  /** The data-parallel callback when training across processes. */
+  readonly dataParallel: DataParallel | undefined;
 
   // ---- loop state, readable (and some writable) by callbacks ----
   /** Current epoch, 0-based. */
@@ -159,13 +170,21 @@ export class Learner {
     this.stopOnNonFinite = options.stopOnNonFinite ?? true;
     this.splitter = options.splitter ?? ((model) => [model.parameters()]);
     this.trainBn = options.trainBn ?? true;
-    const progress = options.progress ?? 'auto';
+    this.device = checkDevice(options.device ?? 'cpu', 'Learner device');
+    if (this.device !== 'cpu') model.to(this.device);
+    // NOTE: in a data-parallel run only rank 0 shows progress (and writes files; see the callbacks).
+    const progress = options.progress ?? (isMainProcess() ? 'auto' : false);
     this.amp = new MixedPrecision(resolvePrecision(options.precision ?? 'fp32', modelDevice(model)), model);
     this.inference = new Inference(model, options.inference);
     if (this.amp.precision !== 'fp32') this.addCallback(this.amp);
     if (options.precision === 'auto' && progress !== false) console.log(`kestrel: precision ${this.amp.precision} (auto: ${this.amp.choice.reason})`);
     if (progress !== false) this.addCallback(new ProgressCallback({ mode: progress }));
     for (const callback of options.callbacks ?? []) this.addCallback(callback);
+    if (options.distributed) {
+      this.dataParallel = new DataParallel(options.distributed === true ? {} : options.distributed);
+      this.dataParallel.shardData(data);
+      for (const callback of this.dataParallel.callbacks()) this.addCallback(callback);
+    }
   }
 
   /** Adds a callback (kept sorted by order). */
@@ -309,6 +328,8 @@ export class Learner {
           await this.phase('Epoch', CancelEpochError, () => this.oneEpoch());
         }
       });
+    } catch (error) {
+      throw this.dataParallel ? await this.dataParallel.explain(error, this) : error;
     } finally {
       for (const callback of extra) this.removeCallback(callback);
     }
@@ -374,7 +395,8 @@ export class Learner {
     let lossSum = 0;
     let samples = 0;
     this.trainLoss = NaN;
-    for await (const batch of source) {
+    for await (const raw of source) {
+      const batch = batchToDevice(raw, this.device);
       try {
         const n = batch.y.shape[0];
         this.runBatch(batch);
@@ -420,6 +442,11 @@ export class Learner {
     this.xb = this.yb = this.pred = this.loss = undefined;
   }
 
+  /** `t` on the learner's device (itself when already there; a copy otherwise, freed by the enclosing tidy). */
+  onDevice(t: Tensor): Tensor {
+    return this.device === 'cpu' && t.device === 'cpu' ? t : t.toDevice(this.device);
+  }
+
   /**
    * One optimisation step on a batch you provide (for hand-written loops); returns the loss.
    * Runs no callbacks; the tensors you pass stay yours.
@@ -429,7 +456,7 @@ export class Learner {
     this.setTrainingMode(true);
     return tidy(() => {
       optimizer.zeroGrad();
-      const loss = this.lossFn(this.amp.forward(this.model, xb), yb);
+      const loss = this.lossFn(this.amp.forward(this.model, this.onDevice(xb)), this.onDevice(yb));
       this.amp.backward(loss, optimizer);
       this.amp.step(optimizer);
       return loss.item();
@@ -445,7 +472,8 @@ export class Learner {
     let lossSum = 0;
     let samples = 0;
     try {
-      for await (const batch of source) {
+      for await (const raw of source) {
+        const batch = batchToDevice(raw, this.device);
         try {
           this.inference.run(batch.x, (pred) => {
             const n = batch.y.shape[0];
@@ -460,7 +488,8 @@ export class Learner {
     } finally {
       this.model.train(wasTraining);
     }
-    const metrics = Object.fromEntries(this.metrics.map((m) => [m.name, m.value()]));
+    let metrics = Object.fromEntries(this.metrics.map((m) => [m.name, m.value()]));
+    if (this.dataParallel) ({ lossSum, samples, values: metrics } = await this.dataParallel.reduceEvaluation(lossSum, samples, this.metrics));
     return { loss: samples ? lossSum / samples : NaN, metrics };
   }
 
@@ -476,7 +505,8 @@ export class Learner {
     this.model.eval();
     requestLayout(source, this.amp.channelsLast);
     try {
-      for await (const batch of source) {
+      for await (const raw of source) {
+        const batch = batchToDevice(raw, this.device);
         probs.push(this.inference.run(batch.x, (out) => out.softmax(1)));
         targets.push(batch.y);
         batch.x.dispose();
@@ -500,7 +530,7 @@ export class Learner {
     const wasTraining = this.model.training;
     this.model.eval();
     try {
-      return this.inference.run(x, (out) => out.softmax(1));
+      return tidy(() => this.inference.run(this.onDevice(x), (out) => out.softmax(1)));
     } finally {
       this.model.train(wasTraining);
     }

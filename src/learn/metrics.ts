@@ -13,6 +13,13 @@ export interface Metric {
   accumulate(pred: Tensor, target: Tensor): void;
   /** The value over everything accumulated. */
   value(): number;
+  /**
+   * Accumulated counts that add up across processes; data-parallel validation sums every rank's and hands the totals
+   * to setCounts, so value() covers the whole validation set. Metrics without it are averaged over samples instead.
+   */
+  counts?(): number[];
+  /** Replaces the accumulated counts (the sums of every rank's counts()). */
+  setCounts?(counts: number[]): void;
 }
 
 /** Fraction of samples whose top-k predictions include the target. */
@@ -32,6 +39,8 @@ export class TopKAccuracy implements Metric {
     this.total += target.shape[0];
   }
   value(): number { return this.total === 0 ? NaN : this.correct / this.total; }
+  counts(): number[] { return [this.correct, this.total]; }
+  setCounts(counts: number[]): void { [this.correct, this.total] = counts; }
 }
 
 /** Fraction of samples whose top prediction is the target. */
@@ -48,6 +57,8 @@ export class ErrorRate implements Metric {
   reset(): void { this.inner.reset(); }
   accumulate(pred: Tensor, target: Tensor): void { this.inner.accumulate(pred, target); }
   value(): number { return 1 - this.inner.value(); }
+  counts(): number[] { return this.inner.counts(); }
+  setCounts(counts: number[]): void { this.inner.setCounts(counts); }
 }
 
 /** 1 - accuracy. */
@@ -66,7 +77,7 @@ export type ConfusionSummary = 'balancedAccuracy' | 'precision' | 'recall' | 'f1
 export class ConfusionMatrix implements Metric {
   readonly higherIsBetter = true;
   readonly name: string;
-  private counts: Float64Array = new Float64Array(0);
+  private cells: Float64Array = new Float64Array(0);
   private classes = 0;
 
   /** Reports `summary` (default balancedAccuracy, the mean per-class accuracy) under `name`. */
@@ -74,25 +85,36 @@ export class ConfusionMatrix implements Metric {
     this.name = name ?? (summary === 'balancedAccuracy' ? 'balancedAccuracy' : `${summary}Macro`);
   }
 
-  reset(): void { this.counts = new Float64Array(0); this.classes = 0; }
+  reset(): void { this.cells = new Float64Array(0); this.classes = 0; }
 
   accumulate(pred: Tensor, target: Tensor): void {
     const classes = pred.shape[1];
     if (pred.rank !== 2 || target.rank !== 1 || target.shape[0] !== pred.shape[0]) {
       throw new Error(`metrics.ts: ConfusionMatrix needs logits [N, C] and targets [N], got [${pred.shape.join(', ')}] and [${target.shape.join(', ')}]`);
     }
-    if (this.classes === 0) { this.classes = classes; this.counts = new Float64Array(classes * classes); }
+    if (this.classes === 0) { this.classes = classes; this.cells = new Float64Array(classes * classes); }
     if (classes !== this.classes) throw new Error(`metrics.ts: ConfusionMatrix saw ${classes} classes after ${this.classes}`);
     const batch = tidy(() => {
       const cell = target.long().mul(classes).add(pred.argmax(1));
       return op('aten::bincount', '', [cell.handle, null, classes * classes]).toArray() as BigInt64Array;
     });
-    for (let i = 0; i < batch.length; i++) this.counts[i] += Number(batch[i]);
+    for (let i = 0; i < batch.length; i++) this.cells[i] += Number(batch[i]);
+  }
+
+  /** The C x C cells, row-major (empty before any batch). */
+  counts(): number[] { return Array.from(this.cells); }
+
+  /** Takes C x C summed cells (C is their square root). */
+  setCounts(counts: number[]): void {
+    const classes = Math.round(Math.sqrt(counts.length));
+    if (classes * classes !== counts.length) throw new Error(`metrics.ts: ConfusionMatrix counts must be C x C cells, got ${counts.length}`);
+    this.classes = classes;
+    this.cells = Float64Array.from(counts);
   }
 
   /** Counts as rows (true class) of columns (predicted class). */
   matrix(): number[][] {
-    return Array.from({ length: this.classes }, (_, r) => Array.from(this.counts.subarray(r * this.classes, (r + 1) * this.classes)));
+    return Array.from({ length: this.classes }, (_, r) => Array.from(this.cells.subarray(r * this.classes, (r + 1) * this.classes)));
   }
 
   /** Per class: true positives, samples of the class (support) and predictions of the class. */
@@ -100,9 +122,9 @@ export class ConfusionMatrix implements Metric {
     const c = this.classes;
     const tp: number[] = []; const support: number[] = []; const predicted: number[] = new Array<number>(c).fill(0);
     for (let r = 0; r < c; r++) {
-      tp.push(this.counts[r * c + r]);
+      tp.push(this.cells[r * c + r]);
       let row = 0;
-      for (let k = 0; k < c; k++) { row += this.counts[r * c + k]; predicted[k] += this.counts[r * c + k]; }
+      for (let k = 0; k < c; k++) { row += this.cells[r * c + k]; predicted[k] += this.cells[r * c + k]; }
       support.push(row);
     }
     return { tp, support, predicted };

@@ -46,10 +46,12 @@ export async function tta(learn: Learner, source: BatchSource, options: TTAOptio
   learn.model.eval();
   try {
     for await (const batch of source) {
-      targets.push(batch.y);
+      const y = learn.onDevice(batch.y);
+      if (y !== batch.y) batch.y.dispose();
+      targets.push(y);
       try {
         probs.push(tidy(() => {
-          const views = ttaViews(batch.x, options);
+          const views = ttaViews(learn.onDevice(batch.x), options);
           const softmax = (view: Tensor) => learn.inference.run(view, (out) => out.softmax(1));
           let sum = softmax(views[0]);
           for (const view of views.slice(1)) sum = sum.add(softmax(view));

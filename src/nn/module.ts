@@ -1,5 +1,5 @@
 /** Module: the base of layers and models; parameters are found by walking fields. */
-import { Tensor, keep, noGrad, tidy } from '../tensor/index.js';
+import { Tensor, checkDevice, keep, noGrad, opMany, tidy } from '../tensor/index.js';
 import { type Summary, summarize } from './summary.js';
 import { applyModule } from './graph/call.js';
 import type { SymbolicTensor } from './graph/symbolic.js';
@@ -190,6 +190,24 @@ export abstract class Module {
   /** Turns gradients back on (all, or those under one of `prefixes`). */
   unfreeze(...prefixes: string[]): this {
     for (const [name, p] of this.namedParameters()) if (underPrefix(name, prefixes)) p.setRequiresGrad(true);
+    return this;
+  }
+
+  /**
+   * Moves every parameter and buffer to `device` ('cpu', 'cuda', 'cuda:1') in place, like PyTorch's module.to(device):
+   * the same Parameter objects (so optimizers built before still hold them) get their data on the device.
+   */
+  to(device: string): this {
+    checkDevice(device, `${this.constructor.name}.to`);
+    noGrad(() => {
+      for (const t of this.stateDict().values()) {
+        if (t.device === device) continue;
+        t.setGrad(null);
+        // NOTE: aten::set_data is PyTorch's `param.data = moved`: it swaps the tensor's data, keeping its identity
+        // (it returns nothing, so opMany's empty list).
+        tidy(() => { opMany('aten::set_data', '', [t.handle, t.toDevice(device).handle]); });
+      }
+    });
     return this;
   }
 

@@ -1,16 +1,16 @@
 /** Kestrel's tensor engine: libtorch tensors with deterministic memory and autograd. */
 export { Tensor, type TensorLike, type MemoryFormat, op, opMany } from './tensor.js';
 export type { DType, TypedArrayFor, AnyTypedArray } from './dtype.js';
-export { isFloating } from './dtype.js';
+export { isFloating, dtypeCode } from './dtype.js';
 export * from './creation.js';
 export * from './ops.js';
 export * from './autograd.js';
 export * from './random.js';
 export * as functional from './functional.js';
 export { tidy, keep, dispose, memory, emptyCache, type MemoryInfo } from './scope.js';
-export { runtimeInfo, setNumThreads, cudaAvailable } from './runtime.js';
 export { autocast, isAutocastEnabled, type AutocastOptions, type AutocastDType, type AutocastDevice } from './autocast.js';
 export { bf16Support, type Bf16Support, type Bf16Probe } from './capability.js';
+export { runtimeInfo, setNumThreads, cudaAvailable, cudaSynchronize, checkDevice } from './runtime.js';
 export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors, type NamedTensors, type Safetensors } from './safetensors.js';
 export { openSafetensors, type SafetensorsReader } from './safetensors.js';
 export { tensorFromRawBytes, rawElementBytes, loadedDType, swapByteOrder, type RawDType } from './raw-bytes.js';

@@ -32,6 +32,9 @@ export interface NativeBinding {
   emptyCache(): void;
   runtimeInfo(): { torchVersion: string; threads: number; cudaAvailable: boolean; cudaDevices: number; mkldnn: boolean; cachingAllocator: boolean; config: string; parallel: string };
   useCachingAllocator(limitBytes: number): void;
+  synchronize(): void;
+  /** c10d process groups, present when the addon was built with gloo's headers (typed in src/distributed/native.ts). */
+  dist?: unknown;
 }
 
 function load(): NativeBinding {

@@ -31,3 +31,29 @@ export function setNumThreads(n: number): void {
 export function cudaAvailable(): boolean {
   return native.runtimeInfo().cudaAvailable;
 }
+
+/** Waits for work queued on the GPU (no-op without CUDA); use before reading a clock around GPU work. */
+export function cudaSynchronize(): void {
+  native.synchronize();
+}
+
+/**
+ * Checks a device name ('cpu', 'cuda', 'cuda:N') against this engine and returns it; a clear error names what is
+ * missing (a CUDA build of libtorch, a GPU, the index). `where` prefixes the message (a flag or an option).
+ */
+export function checkDevice(device: string, where = 'device'): string {
+  const match = /^(cpu|cuda)(?::(\d+))?$/.exec(String(device));
+  if (!match || (match[1] === 'cpu' && match[2] !== undefined)) {
+    throw new Error(`${where}: unknown device '${String(device)}' (use cpu, cuda or cuda:N)`);
+  }
+  if (match[1] === 'cpu') return 'cpu';
+  const info = native.runtimeInfo();
+  if (!info.cudaAvailable) {
+    const why = info.cudaDevices > 0 ? 'no usable GPU' : /USE_CUDA=(ON|1)/.test(info.config) ? 'no GPU is visible to it' : `this Kestrel was built against a CPU-only libtorch (${info.torchVersion})`;
+    throw new Error(`${where}: '${device}' is not available: ${why}. For GPUs, build Kestrel against a CUDA libtorch: ` +
+      'KESTREL_LIBTORCH=/path/to/libtorch-cuda npm rebuild kestrel (README: "More than one process, machine or GPU")');
+  }
+  const index = match[2] === undefined ? null : Number(match[2]);
+  if (index !== null && index >= info.cudaDevices) throw new Error(`${where}: '${device}' does not exist: ${info.cudaDevices} GPU${info.cudaDevices === 1 ? '' : 's'} visible (cuda:0${info.cudaDevices > 1 ? `..cuda:${info.cudaDevices - 1}` : ''})`);
+  return device;
+}

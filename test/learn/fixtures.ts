@@ -1,7 +1,7 @@
 /** Shared fixtures of the learn tests: separable blobs, small learners, scripted metrics, regression data. */
 import { DataLoader, TensorDataset, type Batch, type BatchSource } from '../../src/data/index.js';
 import { Learner, type LearnerOptions, type Metric } from '../../src/learn/index.js';
-import { Dropout, Flatten, Linear, ReLU, Sequential } from '../../src/nn/index.js';
+import { Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../../src/nn/index.js';
 import { SGD } from '../../src/optim/index.js';
 import { type Tensor, keep, manualSeed, randn, tidy } from '../../src/tensor/index.js';
 
@@ -65,4 +65,13 @@ export function regression(n: number, seed: number, noise = 0.1): { x: Tensor; y
     const w = randn([8, 1]);
     return { x, y: x.matmul(w).add(0.5).add(randn([n, 1]).mul(noise)) };
   });
+}
+
+/** The Keras MNIST CNN without its dropout (so runs on different generators or processes can match exactly). */
+export function cnnWithoutDropout(): Sequential {
+  return new Sequential(
+    new Conv2d(1, 24, 3, { padding: 'same' }), new ReLU(), new MaxPool2d(2),
+    new Conv2d(24, 36, 3, { padding: 'same' }), new ReLU(), new MaxPool2d(2),
+    new Flatten(), new Linear(36 * 7 * 7, 128), new ReLU(), new Linear(128, 10),
+  );
 }

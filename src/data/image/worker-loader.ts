@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { type MemoryFormat, keep, tensor } from '../../tensor/index.js';
 import type { Batch } from '../dataset.js';
 import type { BatchSource } from '../loader.js';
+import { type Shard, checkShard, shardLength, shardOrder } from '../sampler.js';
 import { type BadImage, BadImageLog, type OnBadImage } from './bad-image.js';
 import { type DecodeOptions, resolveDecodeOptions } from './decode.js';
 import { type ImageDataset } from './folder-dataset.js';
@@ -49,6 +50,8 @@ export interface ImageLoaderOptions {
   onBadImage?: OnBadImage;
   /** Where the end-of-epoch summary goes (default console.warn). */
   log?: (message: string) => void;
+  /** Read only this process's share of each epoch (data-parallel training; see Shard). */
+  shard?: Shard;
 }
 
 /** Where an ImageLoader stands, for checkpoints. */
@@ -67,7 +70,9 @@ export class ImageLoader implements BatchSource {
   readonly skipped = new BadImageLog();
   /** Layout of the batches: 'channels-last' skips the HWC-to-CHW copy (the Learner sets it for convolutional models). */
   memoryFormat: MemoryFormat = 'contiguous';
-  private readonly options: Required<Omit<ImageLoaderOptions, 'transforms' | 'decode' | 'log' | 'cache'>> & Pick<ImageLoaderOptions, 'log'>;
+  /** This process's share of each epoch in data-parallel training, or null for all of it. */
+  shard: Shard | null = null;
+  private readonly options: Required<Omit<ImageLoaderOptions, 'transforms' | 'decode' | 'log' | 'cache' | 'shard'>> & Pick<ImageLoaderOptions, 'log'>;
   /** Decoded samples by dataset index (null: known bad), when caching. */
   private readonly cache: Map<number, Uint8Array | null> | null;
   private cachedShape: [number, number, number] = [0, 0, 0];
@@ -96,16 +101,27 @@ export class ImageLoader implements BatchSource {
     const fits = dataset.length * h * w * this.decode.channels <= CACHE_LIMIT_BYTES;
     const cache = options.cache ?? 'auto';
     this.cache = cache === true || (cache === 'auto' && this.transforms !== null && isDeterministic(this.transforms) && fits) ? new Map() : null;
+    if (options.shard) this.setShard(options.shard);
+  }
+
+  /** Reads only `shard`'s share of every epoch from now on (null: all of it); order and augmentation stay the seed's. */
+  setShard(shard: Shard | null): void {
+    this.shard = shard === null ? null : checkShard(shard, 'ImageLoader');
+  }
+
+  /** Samples this process reads per epoch (its shard's, when sharded). */
+  private get samplesPerEpoch(): number {
+    return this.shard ? shardLength(this.dataset.length, this.shard) : this.dataset.length;
   }
 
   /** Batches per epoch. */
   get length(): number {
-    const n = this.dataset.length; const bs = this.options.batchSize;
+    const n = this.samplesPerEpoch; const bs = this.options.batchSize;
     return this.options.dropLast ? Math.floor(n / bs) : Math.ceil(n / bs);
   }
 
   /** Samples per epoch (before any skipped at decode time). */
-  get numSamples(): number { return this.options.dropLast ? this.length * this.options.batchSize : this.dataset.length; }
+  get numSamples(): number { return this.options.dropLast ? this.length * this.options.batchSize : this.samplesPerEpoch; }
 
   /** Shape of one sample, [channels, height, width], when the transforms fix it. */
   get inputShape(): [number, number, number] | null {
@@ -121,7 +137,8 @@ export class ImageLoader implements BatchSource {
   get normalization(): { mean: number[]; std: number[] } | null { return this.stats; }
 
   private tasks(epoch: number): BatchTask[] {
-    const order = epochOrder(this.dataset.length, this.options.seed, epoch, this.options.shuffle);
+    const full = epochOrder(this.dataset.length, this.options.seed, epoch, this.options.shuffle);
+    const order = this.shard ? shardOrder(full, this.shard) : full;
     const tasks: BatchTask[] = [];
     for (let b = 0; b < this.length; b++) {
       const indices = Array.from(order.subarray(b * this.options.batchSize, (b + 1) * this.options.batchSize));

@@ -1,4 +1,5 @@
 /** Checkpoint: saves a resumable checkpoint every N epochs (and after the last epoch). */
+import { isMainProcess } from '../../distributed/index.js';
 import type { Callback } from '../events.js';
 import type { Learner } from '../learner.js';
 import { type CheckpointInfo, saveCheckpoint } from '../checkpoint.js';
@@ -25,6 +26,7 @@ export class Checkpoint implements Callback {
     const epoch = learn.epoch + 1;
     const record = learn.history[learn.history.length - 1];
     if (!record || record.epoch !== epoch) return;
-    if (epoch % this.everyNEpochs === 0 || epoch === learn.epochs) this.last = saveCheckpoint(learn, this.dir);
+    // NOTE: in data-parallel training every rank holds the same state; rank 0 saves it for all.
+    if ((epoch % this.everyNEpochs === 0 || epoch === learn.epochs) && isMainProcess()) this.last = saveCheckpoint(learn, this.dir);
   }
 }

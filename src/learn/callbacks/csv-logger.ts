@@ -1,6 +1,7 @@
 /** CSVLogger: one CSV row per epoch (epoch, losses, metrics, lr, time), rewritten atomically. */
 import { existsSync, readFileSync } from 'node:fs';
 import { writeTextFileAtomic } from '../../tensor/index.js';
+import { isMainProcess } from '../../distributed/index.js';
 import type { Callback } from '../events.js';
 import type { Learner } from '../learner.js';
 
@@ -29,7 +30,7 @@ export class CSVLogger implements Callback {
     // NOTE: rows written after the checkpoint a resumed fit starts from are dropped (they are redone).
     if (learn.startEpoch > 0) this.lines = this.lines.filter((line, i) => i === 0 || Number(line.split(',')[0]) <= learn.startEpoch);
     if (this.lines[0] !== header) throw new Error(`CSVLogger: '${this.path}' has columns ${this.lines[0]}, expected ${header}`);
-    writeTextFileAtomic(this.path, this.lines.join('\n') + '\n');
+    this.write();
   }
 
   afterEpoch(learn: Learner): void {
@@ -40,6 +41,11 @@ export class CSVLogger implements Callback {
       return typeof value === 'number' ? String(value) : '';
     });
     this.lines.push(cells.join(','));
-    writeTextFileAtomic(this.path, this.lines.join('\n') + '\n');
+    this.write();
+  }
+
+  // NOTE: in data-parallel training only rank 0 writes (every rank sees the same, reduced, numbers).
+  private write(): void {
+    if (isMainProcess()) writeTextFileAtomic(this.path, this.lines.join('\n') + '\n');
   }
 }

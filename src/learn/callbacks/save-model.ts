@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { writeTextFileAtomic } from '../../tensor/index.js';
+import { isMainProcess } from '../../distributed/index.js';
 import type { Callback } from '../events.js';
 import type { Learner } from '../learner.js';
 import { loadWeights, saveWeights } from '../weights.js';
@@ -71,10 +72,12 @@ export class SaveModel implements Callback {
   }
 
   afterFit(learn: Learner): void {
-    if (this.options.loadBestAtEnd && this.bestEpoch !== undefined) loadWeights(this.bestPath, learn.model);
+    // NOTE: in data-parallel training rank 0 loads (it wrote the file); DataParallel then copies its weights to all.
+    if (this.options.loadBestAtEnd && this.bestEpoch !== undefined && isMainProcess()) loadWeights(this.bestPath, learn.model);
   }
 
   private save(path: string, learn: Learner, info: Record<string, unknown>): void {
+    if (!isMainProcess()) return;
     saveWeights(path, learn.model, { epoch: String(info.epoch) });
     writeTextFileAtomic(path.replace(/\.safetensors$/, '.json'), JSON.stringify(info, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n');
     this.written.push(path);
