@@ -35,11 +35,34 @@ export interface ImageFolderLoaders {
   close(): Promise<void>;
 }
 
-async function detectChannels(dataset: ImageDataset): Promise<1 | 3> {
+/** What a sample of the training images says about channels: the first colour file, and how many were grey. */
+async function sampleChannels(dataset: ImageDataset): Promise<{ colour: string | null; grey: number; sampled: number }> {
   const step = Math.max(1, Math.floor(dataset.length / 32));
+  let colour: string | null = null; let grey = 0; let sampled = 0;
   for (let i = 0; i < dataset.length; i += step) {
-    const header = await readHeader(dataset.items[i].file, dataset.items[i].file).catch(() => null);
-    if (header && header.space !== 'b-w' && header.space !== 'grey16') return 3;
+    const file = dataset.items[i].file;
+    const header = await readHeader(file, file).catch(() => null);
+    if (!header) continue;
+    sampled++;
+    if (header.space === 'b-w' || header.space === 'grey16') grey++;
+    else colour ??= file;
+  }
+  return { colour, grey, sampled };
+}
+
+/**
+ * Channels for `channels: 'auto'`: 1 when every sampled image is grey, else 3. A mixed folder and an
+ * ImageNet normalisation of grey images are said out loud, naming the file that decided.
+ */
+async function detectChannels(dataset: ImageDataset, normalize: ImageFolderLoadersOptions['normalize'], log: (message: string) => void): Promise<1 | 3> {
+  const { colour, grey, sampled } = await sampleChannels(dataset);
+  if (colour && grey > 0) {
+    log(`kestrel: decoding every image as 3 channels (RGB): ${colour} is in colour while ${grey} of ${sampled} sampled images are grey; pass channels: 1 to decode all as grey`);
+  }
+  if (colour) return 3;
+  if (normalize === 'imagenet') {
+    log(`kestrel: the images are greyscale; decoding them as 3 channels (RGB) because normalize is 'imagenet' (pass channels: 1 and normalize: 'dataset' to keep one channel)`);
+    return 3;
   }
   return 1;
 }
@@ -47,7 +70,11 @@ async function detectChannels(dataset: ImageDataset): Promise<1 | 3> {
 /** Reads `root` (see imageFolders) and builds seeded train/valid loaders at `size`. */
 export async function imageFolderLoaders(root: string, options: ImageFolderLoadersOptions): Promise<ImageFolderLoaders> {
   const folders = await imageFolders(root, options);
-  const channels = options.channels === undefined || options.channels === 'auto' ? await detectChannels(folders.train) : options.channels;
+  const log = options.log ?? console.warn;
+  const channels = options.channels === undefined || options.channels === 'auto' ? await detectChannels(folders.train, options.normalize, log) : options.channels;
+  if (channels === 1 && options.normalize === 'imagenet') {
+    throw new Error(`imageFolderLoaders(${root}): normalize 'imagenet' needs 3 channels, but channels is 1; pass channels: 3 (grey images are decoded as RGB) or normalize: 'dataset'`);
+  }
   const decode: DecodeOptions = { channels, maxPixels: options.maxPixels };
   const validSpec: ImageTransforms = validTransforms(options.size);
   const trainSpec = options.augment ? augmentTransforms({ size: options.size }) : validSpec;
