@@ -1,10 +1,11 @@
 /** `kestrel train`: train a model on a dataset and save metrics and a model bundle. */
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { manualSeed, setNumThreads, writeTextFileAtomic } from '../tensor/index.js';
-import { Learner } from '../learn/index.js';
+import { Learner, hasCheckpoint } from '../learn/index.js';
 import { defaultArchitectures, saveModel } from '../io/index.js';
-import { type CommandSpec, UsageError, commandHelp, parseCommand } from './args.js';
+import { type CommandSpec, type ParsedOptions, UsageError, commandHelp, parseCommand } from './args.js';
+import { Interrupt, exitCode } from './interrupt.js';
+import { checkOutputDir, makeOutputDir } from './output-dir.js';
 import { openDataset } from './dataset-arg.js';
 import { SCHEDULES, type ScheduleName, perClassResults, planCallbacks, resumeFrom, runSchedule } from './fit-plan.js';
 
@@ -23,7 +24,8 @@ export const trainSpec: CommandSpec = {
     out: { type: 'string', description: 'output directory', default: 'runs/latest' },
     size: { type: 'integer', description: 'image side in pixels (image folders)', default: 64, min: 8 },
     augment: { type: 'boolean', description: 'random crops, flips, rotations, lighting (image folders)' },
-    'valid-pct': { type: 'number', description: 'validation share when a folder has no valid/ split', default: 0.2, min: 0 },
+    'no-flip': { type: 'boolean', description: 'with --augment: no horizontal flips (digits, text)' },
+    'valid-pct': { type: 'number', description: 'validation share, between 0 and 1, of a folder without a valid/ split (default 0.2)' },
     schedule: { type: 'string', description: 'learning-rate schedule', default: 'constant', choices: SCHEDULES },
     'checkpoint-every': { type: 'integer', description: 'save a resumable checkpoint in OUT/checkpoint every N epochs', min: 1 },
     resume: { type: 'string', description: 'continue the run in DIR from its last checkpoint (same flags)' },
@@ -39,35 +41,45 @@ export async function runTrain(argv: string[]): Promise<number> {
   const seed = options.seed as number;
   manualSeed(seed);
   const datasetName = positionals[0] ?? 'sample';
+  checkTrainFlags(options);
+  const resumeDir = options.resume === undefined ? undefined : resolve(String(options.resume));
+  const out = checkOutputDir(resumeDir && argv.every((a) => !a.startsWith('--out')) ? resumeDir : String(options.out));
   const data = await openDataset(datasetName, {
-    batchSize: options.bs as number, seed, size: options.size as number, augment: Boolean(options.augment), validPct: options['valid-pct'] as number,
+    batchSize: options.bs as number, seed, size: options.size as number, augment: Boolean(options.augment), flip: !options['no-flip'],
+    validPct: options['valid-pct'] as number | undefined,
   });
+  if (data.valid.numSamples === 0) {
+    await data.close();
+    throw new Error(`no validation images in ${data.description}; raise --valid-pct or add a valid/ folder`);
+  }
   const architecture = String(options.model);
   const factory = defaultArchitectures[architecture];
   if (!factory) throw new UsageError(`unknown model '${architecture}'`);
   const [channels, height, width] = data.inputShape;
   const architectureOptions = { numClasses: data.classes.length, input: { channels, height, width } };
   const model = factory(architectureOptions);
-  const resumeDir = options.resume === undefined ? undefined : resolve(String(options.resume));
-  const out = resumeDir && argv.every((a) => !a.startsWith('--out')) ? resumeDir : resolve(String(options.out));
-  mkdirSync(out, { recursive: true });
+  makeOutputDir(out);
 
   console.log(`kestrel: training ${architecture} (${model.numParameters().toLocaleString('en-US')} parameters) on ${data.description}`);
   const epochs = options.epochs as number;
   const lr = options.lr as number;
   const schedule = String(options.schedule) as ScheduleName;
   const { recorder, callbacks } = planCallbacks(out, { checkpointEvery: options['checkpoint-every'] as number | undefined, earlyStop: options['early-stop'] as number | undefined });
-  const learn = new Learner(model, { train: data.train, valid: data.valid }, { lr, callbacks });
+  const interrupt = new Interrupt();
+  const learn = new Learner(model, { train: data.train, valid: data.valid }, { lr, callbacks: [...callbacks, interrupt] });
   const startEpoch = resumeDir ? resumeFrom(learn, resumeDir, epochs) : 0;
   let extra: Record<string, unknown> = {};
   try {
+    interrupt.install();
     await runSchedule(learn, schedule, epochs, lr, { startEpoch });
-    extra = await perClassResults(learn, data.valid, data.classes);
+    if (!interrupt.signal) extra = await perClassResults(learn, data.valid, data.classes);
   } finally {
+    interrupt.uninstall();
     await data.close();
     // NOTE: write what was learned even when training stops early (e.g. NaN loss).
     if (learn.history.length > 0) writeMetrics(out, learn.history, { schedule: { name: schedule, lrMax: lr, lrs: recorder.lrs, moms: recorder.moms }, ...extra });
   }
+  if (interrupt.signal) return interrupted(interrupt.signal, learn, out);
   const last = learn.history[learn.history.length - 1];
   saveModel(out, model, {
     architecture: { name: architecture, options: architectureOptions },
@@ -79,6 +91,25 @@ export async function runTrain(argv: string[]): Promise<number> {
   console.log(`test accuracy ${(100 * (last.metrics.accuracy ?? NaN)).toFixed(2)}% after ${learn.history.length} epochs`);
   console.log(`results in ${out}: metrics.json, model.safetensors, model.json`);
   return 0;
+}
+
+/** Usage errors among the flags that the parser cannot see alone. */
+function checkTrainFlags(options: ParsedOptions): void {
+  const validPct = options['valid-pct'] as number | undefined;
+  if (validPct !== undefined && !(validPct > 0 && validPct < 1)) {
+    throw new UsageError(`option --valid-pct must be between 0 and 1 (the share of images held out for validation), got ${validPct}`);
+  }
+  if (options['no-flip'] && !options.augment) throw new UsageError('--no-flip only applies with --augment');
+}
+
+/** After Ctrl-C or SIGTERM: metrics.json already holds the finished epochs; say where things stand. */
+function interrupted(signal: NodeJS.Signals, learn: Learner, out: string): number {
+  const done = learn.history.length ? learn.history[learn.history.length - 1].epoch : 0;
+  const resumable = hasCheckpoint(join(out, 'checkpoint'));
+  console.error(`kestrel: interrupted after epoch ${done}; ${resumable
+    ? `resume with --resume ${out}`
+    : 'no checkpoint to resume from (add --checkpoint-every 1 to make a run resumable)'}${done > 0 ? `; metrics of the finished epochs in ${join(out, 'metrics.json')}` : ''}`);
+  return exitCode(signal);
 }
 
 function writeMetrics(out: string, history: Learner['history'], extra: Record<string, unknown>): void {

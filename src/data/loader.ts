@@ -51,6 +51,12 @@ export class DataLoader implements BatchSource, Iterable<Batch> {
 
   /** Batches over `dataset`. */
   constructor(readonly dataset: Dataset, options: DataLoaderOptions) {
+    // NOTE: plain JS callers (or `const { train } = loadSample()`, which has no `train`) would otherwise get
+    // an empty or crashing loader only at fit time.
+    if (!dataset || typeof dataset.getBatch !== 'function' || !Number.isInteger(dataset.length)) {
+      throw new Error(`DataLoader: the first argument must be a Dataset (e.g. loadSample({ split: 'train' }) or a TensorDataset), got ${describeValue(dataset)}`);
+    }
+    if (!options || typeof options !== 'object') throw new Error(`DataLoader: options must be an object like { batchSize: 64 }, got ${describeValue(options)}`);
     if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new Error(`DataLoader: batchSize must be a positive integer, got ${options.batchSize}`);
     this.batchSize = options.batchSize;
     this.shuffle = options.shuffle ?? false;
@@ -105,4 +111,12 @@ export class DataLoader implements BatchSource, Iterable<Batch> {
     this.epoch = state.epoch;
     this.random.setState(state.rng);
   }
+}
+
+/** A short description of a value for error messages. */
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value !== 'object') return `${typeof value} ${JSON.stringify(value)}`;
+  const keys = Object.keys(value).slice(0, 5);
+  return `${value.constructor?.name ?? 'an object'}${keys.length ? ` with keys ${keys.join(', ')}` : ''}`;
 }

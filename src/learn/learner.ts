@@ -116,6 +116,11 @@ export class Learner {
 
   /** A learner over `model` and `data`. */
   constructor(readonly model: Module, public data: DataPair, options: LearnerOptions = {}) {
+    for (const [name, source] of [['train', data?.train], ['valid', data?.valid]] as const) {
+      if ((name === 'train' || source !== undefined) && typeof (source as Partial<BatchSource> | undefined)?.[Symbol.asyncIterator] !== 'function') {
+        throw new Error(`Learner: data.${name} must be a DataLoader or ImageLoader (a BatchSource), got ${source === undefined ? 'undefined' : typeof source}`);
+      }
+    }
     this.lossFn = options.lossFn ?? ((pred, target) => crossEntropy(pred, target));
     this.optimizerFactory = options.optimizer ?? ((params, lr) => new Adam(params, { lr }));
     this.defaultLr = options.lr ?? 1e-3;

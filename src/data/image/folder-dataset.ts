@@ -134,6 +134,13 @@ function toDataset(items: Labelled[], classes: string[], description: string): I
   return new ImageDataset(items.map((i) => ({ file: i.file, label: index.get(i.label)! })), classes, description);
 }
 
+/** The train and valid folders of `root` when it is split already (`train/` and `valid/` or `val/`), else null. */
+export function splitFolders(root: string, options: Pick<ImageFolderOptions, 'trainName' | 'validName'> = {}): { trainDir: string; validDir: string } | null {
+  const trainDir = join(resolve(root), options.trainName ?? 'train');
+  const validDir = [options.validName ?? 'valid', 'val'].map((n) => join(resolve(root), n)).find(hasImagesOrFolders);
+  return hasImagesOrFolders(trainDir) && validDir ? { trainDir, validDir } : null;
+}
+
 /** Reads a labelled folder layout (split folders or a single folder split by `validPct`). */
 export async function imageFolders(root: string, options: ImageFolderOptions = {}): Promise<ImageFolders> {
   const dir = resolve(root);
@@ -145,9 +152,10 @@ export async function imageFolders(root: string, options: ImageFolderOptions = {
   const bad: BadImage[] = [];
   const empty = new Map<string, string[]>();
   const trainDir = join(dir, options.trainName ?? 'train');
-  const validDir = [options.validName ?? 'valid', 'val'].map((n) => join(dir, n)).find(hasImagesOrFolders);
+  const split = splitFolders(dir, options);
   let train: Labelled[]; let valid: Labelled[]; let total: number;
-  if (hasImagesOrFolders(trainDir) && validDir) {
+  if (split) {
+    const { validDir } = split;
     train = await labelFolder(trainDir, labels, csv, bad, validate, maxPixels);
     valid = await labelFolder(validDir, labels, csv, bad, validate, maxPixels);
     total = train.length + valid.length + bad.length;

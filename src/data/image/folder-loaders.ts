@@ -2,7 +2,7 @@
 import { type DecodeOptions, readHeader } from './decode.js';
 import { type ImageFolderOptions, type ImageFolders, type ImageDataset, imageFolders } from './folder-dataset.js';
 import { type Normalization, resolveNormalization } from './normalize.js';
-import { augmentTransforms, validTransforms } from './presets.js';
+import { type AugmentOptions, augmentTransforms, validTransforms } from './presets.js';
 import { computeImageStats } from './stats.js';
 import { type ImageTransforms } from './transforms.js';
 import { ImageLoader } from './worker-loader.js';
@@ -13,8 +13,11 @@ export interface ImageFolderLoadersOptions extends ImageFolderOptions {
   size: number;
   /** Batch size of the training loader (validation uses twice it). Default 64. */
   batchSize?: number;
-  /** fastai-style augmentation for training (default false: the validation resize only). */
-  augment?: boolean;
+  /**
+   * fastai-style augmentation for training: true, or its options (e.g. `{ flip: false }` for digits and
+   * text); default false (the validation resize only).
+   */
+  augment?: boolean | Omit<AugmentOptions, 'size'>;
   /** 1, 3, or 'auto' (default): 1 when every sampled image is greyscale. */
   channels?: 1 | 3 | 'auto';
   /** 'dataset' (default: measured on the training images), 'imagenet', 'none' or explicit statistics. */
@@ -77,7 +80,8 @@ export async function imageFolderLoaders(root: string, options: ImageFolderLoade
   }
   const decode: DecodeOptions = { channels, maxPixels: options.maxPixels };
   const validSpec: ImageTransforms = validTransforms(options.size);
-  const trainSpec = options.augment ? augmentTransforms({ size: options.size }) : validSpec;
+  const augment = options.augment === true ? {} : options.augment;
+  const trainSpec = augment ? augmentTransforms({ ...augment, size: options.size }) : validSpec;
   const requested = options.normalize ?? 'dataset';
   const normalize: Normalization = requested === 'dataset'
     ? await computeImageStats(folders.train, { transforms: validSpec, decode, seed: options.seed })

@@ -68,7 +68,8 @@ export class ImageLoader implements BatchSource {
   /** Decoded samples by dataset index (null: known bad), when caching. */
   private readonly cache: Map<number, Uint8Array | null> | null;
   private cachedShape: [number, number, number] = [0, 0, 0];
-  private readonly transforms: ImageTransforms | null;
+  /** The per-sample transforms (null: decoded at the stored size). */
+  readonly transforms: ImageTransforms | null;
   private readonly decode: ReturnType<typeof resolveDecodeOptions>;
   private readonly stats: { mean: number[]; std: number[] } | null;
   private pool: WorkerPool | null = null;
