@@ -15,6 +15,11 @@ export interface BatchSource extends AsyncIterable<Batch> {
   readonly numSamples: number;
   /** The underlying dataset, when there is one (class names). */
   readonly dataset?: { readonly classes: string[] };
+  /**
+   * One-off work before the first pass, which `Learner.fit` awaits before timing any epoch (ImageLoader decodes
+   * into its cache here, so the first epoch's samples/s measures training, not decoding).
+   */
+  prepare?(): Promise<void>;
 }
 
 /** Options of a DataLoader. */

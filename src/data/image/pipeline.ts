@@ -1,7 +1,7 @@
 /** One sample end to end: read, check header, plan the transform, crop/resize/flip (native JPEG path or sharp), warp and colour in JS. */
 import { BadImageError, describeImageError } from './bad-image.js';
-import { type DecodedImage, type ResolvedDecodeOptions, decodeImageBuffer, finishPixels, orientedPipeline, readHeader, readImageFile } from './decode.js';
-import { decodeJpegFast, fastJpegHeader } from './native-jpeg.js';
+import { type DecodedImage, type ImageHeader, type ResolvedDecodeOptions, decodeImageBuffer, finishPixels, orientedPipeline, readHeader, readImageFile } from './decode.js';
+import { fastImage } from './fast-decode.js';
 import { SampleRng } from './rng.js';
 import { type ImageTransforms, type TransformPlan, planTransform } from './transforms.js';
 import { adjustColour, warpImage } from './warp.js';
@@ -17,12 +17,13 @@ export interface SampleKey {
 export async function loadImageSample(file: string, transforms: ImageTransforms | null, decode: ResolvedDecodeOptions, key: SampleKey): Promise<DecodedImage> {
   const buffer = await readImageFile(file);
   if (!transforms) return decodeImageBuffer(buffer, file, decode);
-  // NOTE: plain JPEGs (most photo datasets) take the native path; it returns null for anything it does not handle.
-  const fast = (transforms.kernel ?? 'linear') === 'linear' ? fastJpegHeader(buffer, file, decode.maxPixels) : null;
+  // NOTE: plain JPEGs and PNGs (most datasets) take a fast path; it returns null for anything it does not handle.
+  const fast = (transforms.kernel ?? 'linear') === 'linear' ? fastImage(buffer, file, decode) : null;
   const header = fast ?? await readHeader(buffer, file, decode.maxPixels);
   const plan = planTransform(transforms, header.width, header.height, new SampleRng(key.seed, key.epoch, key.index));
   const request = { crop: plan.crop, outWidth: plan.resizeWidth, outHeight: plan.resizeHeight, flipHorizontal: plan.flipHorizontal, flipVertical: plan.flipVertical };
-  let image = (fast && plan.fit === 'fill' && decodeJpegFast(buffer, file, decode, fast, request)) || await sharpSample(buffer, file, decode, transforms, plan);
+  let image = (fast && plan.fit === 'fill' && fast.decode(request))
+    || await sharpSample(buffer, file, decode, transforms, plan, 'space' in header ? header : undefined);
   if (plan.warp) {
     const data = warpImage(image.data, image.width, image.height, image.channels, plan.warp, plan.outWidth, plan.outHeight);
     image = { data, width: plan.outWidth, height: plan.outHeight, channels: image.channels };
@@ -32,8 +33,9 @@ export async function loadImageSample(file: string, transforms: ImageTransforms 
 }
 
 /** Crop, resize and flips of a plan done by sharp (every format, EXIF orientation, letterboxing). */
-async function sharpSample(buffer: Buffer, file: string, decode: ResolvedDecodeOptions, transforms: ImageTransforms, plan: TransformPlan): Promise<DecodedImage> {
-  const header = await readHeader(buffer, file, decode.maxPixels);
+async function sharpSample(buffer: Buffer, file: string, decode: ResolvedDecodeOptions, transforms: ImageTransforms, plan: TransformPlan, known?: ImageHeader): Promise<DecodedImage> {
+  // NOTE: the header read for the plan is reused: each sharp call is a thread hand-off, the main cost for small images.
+  const header = known ?? await readHeader(buffer, file, decode.maxPixels);
   let pipeline = orientedPipeline(buffer, decode.maxPixels);
   const { crop } = plan;
   if (crop.left !== 0 || crop.top !== 0 || crop.width !== header.width || crop.height !== header.height) pipeline = pipeline.extract(crop);
