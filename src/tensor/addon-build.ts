@@ -5,8 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { addonPath, packageRoot } from './addon-path.js';
 
 const APPROVE = 'approve Kestrel\'s install script with `npm install-scripts approve kestrel && npm rebuild kestrel` '
@@ -35,12 +34,7 @@ function build(root: string): void {
     return;
   }
   step('checking the system packages', process.execPath, [join(root, 'scripts', 'system-deps.cjs'), 'build'], root);
-  const nodeGyp = createRequire(join(root, 'package.json')).resolve('node-gyp/bin/node-gyp.js');
-  // NOTE: outside npm there is no npm_config_nodedir; the running Node's own headers (include/node beside bin/, as
-  // its installers lay them out) spare node-gyp a download from nodejs.org.
-  const prefix = dirname(dirname(process.execPath));
-  const nodedir = !process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node.h')) ? [`--nodedir=${prefix}`] : [];
-  step('building the native addons', process.execPath, [nodeGyp, 'rebuild', '--jobs=max', ...nodedir], root);
+  step('building the native addons', process.execPath, [join(root, 'scripts', 'build-addons.cjs')], root);
 }
 
 /**
