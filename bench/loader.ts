@@ -9,19 +9,17 @@
  */
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { ImageDataset, ImageLoader } from '../src/data/image/index.js';
 import { SampleRng } from '../src/data/image/rng.js';
 import { dispose, setNumThreads } from '../src/tensor/index.js';
 import { samplePhotos } from '../test/data/image/fixtures.js';
-import { BENCH_SOURCES, median, runResult, writeBenchmarkSection } from './common.js';
+import { median, runResult, writeSection } from './common.js';
 
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PYTHON = process.env.KESTREL_TEST_PYTHON ?? '/usr/bin/python3';
-
-/** What a loader worker reports. */
-interface Rate { imagesPerSecond: number; shape: number[] }
 
 interface Options { images: number; side: number; repeats: number; epochs: number; workers: number; batch: number; size: number; write: boolean; worker: string }
 
@@ -86,9 +84,9 @@ async function main(): Promise<void> {
   const kestrel: number[] = []; const torch: number[] = []; const viaSharp: number[] = [];
   for (let r = 0; r < options.repeats; r++) {
     // NOTE: alternate the three so that machine noise hits them alike.
-    const k = runResult<Rate>(process.execPath, [fileURLToPath(import.meta.url), '--kestrel-worker', dir, ...common]);
-    const t = runResult<Rate>(PYTHON, [join(BENCH_SOURCES, 'loader.py'), dir, ...common]);
-    const s = runResult<Rate>(process.execPath, [fileURLToPath(import.meta.url), '--kestrel-worker', dir, ...common], { KESTREL_FAST_JPEG: '0' });
+    const k = runResult<{ imagesPerSecond: number; shape: number[] }>(process.execPath, [fileURLToPath(import.meta.url), '--kestrel-worker', dir, ...common], { cwd: ROOT });
+    const t = runResult<{ imagesPerSecond: number; shape: number[] }>(PYTHON, [join(ROOT, 'bench', 'loader.py'), dir, ...common], { cwd: ROOT });
+    const s = runResult<{ imagesPerSecond: number; shape: number[] }>(process.execPath, [fileURLToPath(import.meta.url), '--kestrel-worker', dir, ...common], { cwd: ROOT, env: { KESTREL_FAST_JPEG: '0' } });
     kestrel.push(k.imagesPerSecond); torch.push(t.imagesPerSecond); viaSharp.push(s.imagesPerSecond);
     console.log(`repeat ${r + 1}: kestrel ${k.imagesPerSecond.toFixed(1)} images/s ${JSON.stringify(k.shape)}, pytorch ${t.imagesPerSecond.toFixed(1)} images/s ${JSON.stringify(t.shape)}, kestrel via sharp ${s.imagesPerSecond.toFixed(1)} images/s`);
   }
@@ -111,7 +109,7 @@ async function main(): Promise<void> {
     'latter with `Image.draft`, which torchvision does not call). The decoded pixels are bit-identical to PIL\'s.', '',
     `Command: \`npx tsc -p . && node dist/bench/loader.js --images ${options.images}${options.side === 256 ? '' : ` --side ${options.side}`} --repeats ${options.repeats} --write\``, '',
   ].join('\n');
-  if (options.write) writeBenchmarkSection(section, text);
+  if (options.write) writeSection(join(ROOT, 'BENCHMARKS.md'), section, text);
   else console.log(`\n${text}`);
 }
 

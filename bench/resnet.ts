@@ -1,12 +1,14 @@
 /**
  * Benchmark worker: a torchvision-shaped ResNet-18 (10 classes) on synthetic 3x64x64 images, batch 64,
  * SGD momentum 0.9, cross-entropy. Prints train and inference images/s and peak RSS.
- * `node dist/bench/resnet.js [--trainIters N] [--inferIters N] [--warmup N]`
+ * `node dist/bench/resnet.js [--trainIters N] [--inferIters N] [--warmup N] [--graph 1]`; `--graph 1` runs the
+ * same network written as a GraphModel (bench/graph-resnet.ts).
  */
 import { manualSeed, noGrad, randint, randn, runtimeInfo, tidy } from '../src/tensor/index.js';
 import { crossEntropy } from '../src/nn/index.js';
 import { SGD } from '../src/optim/index.js';
 import { resnet18 } from '../src/vision/resnet.js';
+import { resnet18Graph } from './graph-resnet.js';
 import { numberArgs, report, resetPeakRss, secondsSince, stepRate } from './common.js';
 
 /** Images per batch, distinct synthetic batches cycled, and image size (shared with bench/resnet.py). */
@@ -15,7 +17,7 @@ export const RESNET_BATCHES = 4;
 export const RESNET_SIZE = 64;
 
 function main(): void {
-  const args = numberArgs({ trainIters: 30, inferIters: 30, warmup: 3, seed: 0 });
+  const args = numberArgs({ trainIters: 30, inferIters: 30, warmup: 3, seed: 0, graph: 0 });
   manualSeed(args.seed);
   const images = randn([RESNET_BATCHES * RESNET_BATCH, 3, RESNET_SIZE, RESNET_SIZE]);
   const labels = randint(0, 10, [RESNET_BATCHES * RESNET_BATCH], { dtype: 'int64' });
@@ -24,7 +26,7 @@ function main(): void {
     return { x: images.slice(0, start, start + RESNET_BATCH), y: labels.slice(0, start, start + RESNET_BATCH) };
   };
   resetPeakRss();
-  const model = resnet18(10);
+  const model = args.graph ? resnet18Graph(10, RESNET_SIZE) : resnet18(10);
   const optimizer = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
   const trainStep = (i: number): number => tidy(() => {
     const { x, y } = batch(i);
@@ -57,7 +59,7 @@ function main(): void {
   const infer = timed(args.inferIters, inferStep);
   const inferSeconds = secondsSince(start);
   report({
-    framework: 'kestrel', workload: 'resnet18', threads: runtimeInfo().threads,
+    framework: 'kestrel', workload: args.graph ? 'resnet18-graph' : 'resnet18', threads: runtimeInfo().threads,
     trainSamplesPerSec: (args.trainIters * RESNET_BATCH) / trainSeconds, inferSamplesPerSec: (args.inferIters * RESNET_BATCH) / inferSeconds,
     trainStepSamplesPerSec: stepRate(train.stepMs, RESNET_BATCH), inferStepSamplesPerSec: stepRate(infer.stepMs, RESNET_BATCH),
     trainSeconds, inferSeconds, loss: train.last,

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --repeats N] [-- --only mnist,resnet,memory] [-- --no-write]`:
+ * `npm run bench [-- --quick] [-- --repeats N] [-- --only mnist,resnet,graph,memory] [-- --no-write]`:
  * runs every benchmark worker (Kestrel and PyTorch alternately, each in its own process, same
  * threads and data), prints the results and writes BENCHMARKS.md.
  */
@@ -18,7 +18,7 @@ const PYTHON = process.env.KESTREL_TEST_PYTHON ?? '/usr/bin/python3';
 interface Options { quick: boolean; repeats: number; only: Set<string>; write: boolean }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { quick: false, repeats: 0, only: new Set(['mnist', 'resnet', 'memory']), write: true };
+  const options: Options = { quick: false, repeats: 0, only: new Set(['mnist', 'resnet', 'graph', 'memory']), write: true };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
     const value = () => inline ?? argv[++i];
@@ -26,7 +26,7 @@ function parseOptions(argv: string[]): Options {
     else if (flag === '--no-write') options.write = false;
     else if (flag === '--repeats') options.repeats = Number(value());
     else if (flag === '--only') options.only = new Set(value().split(','));
-    else throw new Error(`bench/run.ts: unknown flag ${argv[i]} (known: --quick, --repeats N, --only mnist,resnet,memory, --no-write)`);
+    else throw new Error(`bench/run.ts: unknown flag ${argv[i]} (known: --quick, --repeats N, --only mnist,resnet,graph,memory, --no-write)`);
   }
   if (options.repeats === 0) options.repeats = options.quick ? 1 : 3;
   if (!Number.isInteger(options.repeats) || options.repeats < 1) throw new Error('bench/run.ts: --repeats needs a positive integer');
@@ -89,6 +89,16 @@ function workloads(o: Options): Run[] {
       workload: 'resnet18', pairs: true, samples: [],
       sides: [
         ['kestrel', node, [join(bench, 'resnet.js'), '--trainIters', String(resnet.train), '--inferIters', String(resnet.infer), '--warmup', String(resnet.warmup)]],
+        ['pytorch', PYTHON, [join(ROOT, 'bench', 'resnet.py'), '--train-iters', String(resnet.train), '--infer-iters', String(resnet.infer), '--warmup', String(resnet.warmup)]],
+      ],
+    });
+  }
+  if (o.only.has('graph')) {
+    // NOTE: the same ResNet-18 written as a GraphModel against torchvision's: what the graph runner costs.
+    runs.push({
+      workload: 'resnet18-graph', pairs: true, samples: [],
+      sides: [
+        ['kestrel', node, [join(bench, 'resnet.js'), '--graph', '1', '--trainIters', String(resnet.train), '--inferIters', String(resnet.infer), '--warmup', String(resnet.warmup)]],
         ['pytorch', PYTHON, [join(ROOT, 'bench', 'resnet.py'), '--train-iters', String(resnet.train), '--infer-iters', String(resnet.infer), '--warmup', String(resnet.warmup)]],
       ],
     });

@@ -12,15 +12,16 @@
  */
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { ImageLoader, imageFolders, loadImageSample, loadSample } from '../src/data/index.js';
 import { resolveDecodeOptions } from '../src/data/image/decode.js';
 import { dispose, setNumThreads } from '../src/tensor/index.js';
-import { BENCH_SOURCES, median, numberArgs, runResult, writeBenchmarkSection } from './common.js';
+import { median, numberArgs, runResult, writeSection } from './common.js';
 
 const PYTHON = process.env.KESTREL_TEST_PYTHON ?? '/usr/bin/python3';
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MEAN = 0.286; const STD = 0.353;
 
 /** What each side reports. */
@@ -101,8 +102,8 @@ async function main(): Promise<void> {
   const kestrel: Result[] = []; const torch: Result[] = [];
   for (let r = 0; r < o.repeats; r++) {
     // NOTE: alternate the two so that machine noise hits them alike.
-    const k = runResult<Result>(process.execPath, [fileURLToPath(import.meta.url), '--kestrel-worker', dir, ...common]);
-    const t = runResult<Result>(PYTHON, [join(BENCH_SOURCES, 'small-images.py'), dir, ...common]);
+    const k = runResult<Result>(process.execPath, [fileURLToPath(import.meta.url), '--kestrel-worker', dir, ...common], { cwd: ROOT });
+    const t = runResult<Result>(PYTHON, [join(ROOT, 'bench', 'small-images.py'), dir, ...common], { cwd: ROOT });
     kestrel.push(k); torch.push(t);
     console.log(`repeat ${r + 1}: kestrel ${k.imagesPerSecond.toFixed(0)} images/s (first epoch ${k.firstEpochImagesPerSecond.toFixed(0)}, decode ${k.decodeCpuMicroseconds.toFixed(1)} us CPU), `
       + `pytorch ${t.imagesPerSecond.toFixed(0)} images/s (first epoch ${t.firstEpochImagesPerSecond.toFixed(0)}, decode ${t.decodeCpuMicroseconds.toFixed(1)} us CPU)`);
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
     `Training on such a folder caches the decoded images after a warm-up pass that \`fit\` runs first, so epochs measure training.`, '',
     `Command: \`npx tsc -p . && node dist/bench/small-images.js --images ${o.images} --repeats ${o.repeats} --write\``, '',
   ].join('\n');
-  if (write) writeBenchmarkSection(heading, text);
+  if (write) writeSection(join(ROOT, 'BENCHMARKS.md'), heading, text);
   else console.log(`\n${text}`);
 }
 

@@ -7,3 +7,4 @@ export * from './learn/index.js';
 export * from './vision/index.js';
 export * from './io/index.js';
 export * from './interpret/index.js';
+export { Dashboard, type DashboardOptions, runsServer, listRuns, PageServer, type PageServerOptions, readRunMetrics, type RunMetrics, type RunInfo, DEFAULT_DASHBOARD_PORT } from './dashboard/index.js';

@@ -23,7 +23,8 @@ export interface OptionSpec {
 export interface CommandSpec {
   name: string;
   summary: string;
-  positionals: { name: string; description: string; optional?: boolean }[];
+  /** Positional arguments; one may be `variadic` (it takes every argument the others leave). */
+  positionals: { name: string; description: string; optional?: boolean; variadic?: boolean }[];
   options: Record<string, OptionSpec>;
 }
 
@@ -65,7 +66,7 @@ export function parseCommand(spec: CommandSpec, argv: string[]): { positionals: 
   if (!values.help && parsed.positionals.length < required) {
     throw new UsageError(`kestrel ${spec.name} needs ${spec.positionals.map((p) => `<${p.name}>`).join(' ')}`);
   }
-  if (parsed.positionals.length > spec.positionals.length) {
+  if (parsed.positionals.length > spec.positionals.length && !spec.positionals.some((p) => p.variadic)) {
     throw new UsageError(`unexpected argument '${parsed.positionals[spec.positionals.length]}' (kestrel ${spec.name})`);
   }
   return { positionals: parsed.positionals, options: values };
@@ -92,7 +93,7 @@ function joinNegativeNumbers(spec: CommandSpec, argv: string[]): string[] {
 
 /** Help text of a command. */
 export function commandHelp(spec: CommandSpec): string {
-  const usage = `usage: kestrel ${spec.name} ${spec.positionals.map((p) => (p.optional ? `[${p.name}]` : `<${p.name}>`)).join(' ')} [options]`;
+  const usage = `usage: kestrel ${spec.name} ${spec.positionals.map((p) => (p.optional ? `[${p.name}]` : `<${p.name}>`) + (p.variadic ? '...' : '')).join(' ')} [options]`;
   const positionals = spec.positionals.map((p) => `  ${p.name.padEnd(24)} ${p.description}`);
   const options = Object.entries(spec.options).map(([name, o]) => {
     const flag = `--${name}${o.type === 'boolean' ? '' : ` ${o.type === 'string' ? (o.choices ? o.choices.join('|') : 'VALUE') : 'N'}`}`;

@@ -1,13 +1,14 @@
 /** `kestrel train`: train a model on a dataset and save metrics and a model bundle. */
 import { join, resolve } from 'node:path';
 import { manualSeed, setNumThreads, writeTextFileAtomic } from '../tensor/index.js';
-import { Learner, hasCheckpoint } from '../learn/index.js';
-import { defaultArchitectures, saveModel } from '../io/index.js';
+import { GracefulStop, Learner } from '../learn/index.js';
+import { defaultArchitectures, kestrelVersion, saveModel } from '../io/index.js';
+import { DEFAULT_DASHBOARD_PORT, Dashboard } from '../dashboard/index.js';
 import { type CommandSpec, type ParsedOptions, UsageError, commandHelp, parseCommand } from './args.js';
-import { Interrupt, exitCode } from './interrupt.js';
-import { checkOutputDir, makeOutputDir } from './output-dir.js';
 import { openDataset } from './dataset-arg.js';
 import { SCHEDULES, type ScheduleName, perClassResults, planCallbacks, resumeFrom, runSchedule } from './fit-plan.js';
+import { checkOutputDir, makeOutputDir } from './output-dir.js';
+import { writeRunReport } from './report.js';
 
 /** The command's options. */
 export const trainSpec: CommandSpec = {
@@ -30,13 +31,28 @@ export const trainSpec: CommandSpec = {
     'checkpoint-every': { type: 'integer', description: 'save a resumable checkpoint in OUT/checkpoint every N epochs', min: 1 },
     resume: { type: 'string', description: 'continue the run in DIR from its last checkpoint (same flags)' },
     'early-stop': { type: 'integer', description: 'stop after PATIENCE epochs without a lower validation loss', min: 1 },
+    dashboard: { type: 'integer', description: `serve a live training page on PORT (default ${DEFAULT_DASHBOARD_PORT}; 0: any free port)`, min: 0 },
+    host: { type: 'string', description: 'address the dashboard binds (default 127.0.0.1: this machine only)' },
+    report: { type: 'boolean', description: 'write OUT/report.html (kestrel report) when training ends' },
   },
 };
 
+/** Quotes an argument for a shell command line shown to people. */
+function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `--dashboard` may stand alone (default port) or take a port: util.parseArgs needs a value, so one is filled in. */
+function withDashboardPort(argv: string[]): string[] {
+  return argv.map((arg, i) => (arg === '--dashboard' && !/^\d+$/.test(argv[i + 1] ?? '') ? `--dashboard=${DEFAULT_DASHBOARD_PORT}` : arg));
+}
+
 /** Trains and saves; resolves to the exit code. */
 export async function runTrain(argv: string[]): Promise<number> {
-  const { positionals, options } = parseCommand(trainSpec, argv);
+  const startedAt = new Date().toISOString();
+  const { positionals, options } = parseCommand(trainSpec, withDashboardPort(argv));
   if (options.help) { console.log(commandHelp(trainSpec)); return 0; }
+  if (options.host !== undefined && options.dashboard === undefined) throw new UsageError('--host only applies with --dashboard');
   if (options.threads !== undefined) setNumThreads(options.threads as number);
   const seed = options.seed as number;
   manualSeed(seed);
@@ -65,32 +81,64 @@ export async function runTrain(argv: string[]): Promise<number> {
   const lr = options.lr as number;
   const schedule = String(options.schedule) as ScheduleName;
   const { recorder, callbacks } = planCallbacks(out, { checkpointEvery: options['checkpoint-every'] as number | undefined, earlyStop: options['early-stop'] as number | undefined });
-  const interrupt = new Interrupt();
-  const learn = new Learner(model, { train: data.train, valid: data.valid }, { lr, callbacks: [...callbacks, interrupt] });
+  // NOTE: always present, so a stop (dashboard button, Ctrl-C) leaves a checkpoint that --resume continues mid-epoch.
+  const stop = new GracefulStop(join(out, 'checkpoint'));
+  const settings = Object.fromEntries(Object.entries(options).filter(([k, v]) => k !== 'help' && v !== undefined));
+  const run = {
+    command: ['kestrel', 'train', ...argv].map(shellQuote).join(' '), argv, settings: { dataset: datasetName, ...settings }, dataset: datasetName,
+    description: data.description, kestrelVersion: kestrelVersion(), startedAt,
+  };
+  const dashboard = options.dashboard === undefined ? undefined : new Dashboard({
+    port: options.dashboard as number, host: options.host as string | undefined, title: `kestrel train: ${architecture} on ${datasetName}`,
+    command: run.command, settings: run.settings, classes: data.classes, onListen: (url) => console.log(`kestrel: dashboard at ${url}`),
+  });
+  const learn = new Learner(model, { train: data.train, valid: data.valid }, { lr, callbacks: [...callbacks, stop, ...(dashboard ? [dashboard] : [])] });
   const startEpoch = resumeDir ? resumeFrom(learn, resumeDir, epochs) : 0;
   let extra: Record<string, unknown> = {};
+  // NOTE: Ctrl-C and SIGTERM (a job scheduler, `kill`) stop the same way; the exit code then says which (130, 143).
+  let signalled: NodeJS.Signals | undefined;
+  const interrupt = (signal: NodeJS.Signals) => {
+    if (stop.requested !== null) process.exit(signal === 'SIGTERM' ? 143 : 130);
+    signalled = signal;
+    console.error(`\nkestrel: stopping after this batch (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to quit now)`);
+    stop.request(`interrupted (${signal === 'SIGINT' ? 'Ctrl-C' : signal})`);
+  };
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
   try {
-    interrupt.install();
+    if (dashboard) await dashboard.start();
     await runSchedule(learn, schedule, epochs, lr, { startEpoch });
-    if (!interrupt.signal) extra = await perClassResults(learn, data.valid, data.classes);
+    extra = await perClassResults(learn, data.valid, data.classes);
+  } catch (error) {
+    dashboard?.fail((error as Error).message);
+    throw error;
   } finally {
-    interrupt.uninstall();
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
     await data.close();
+    await dashboard?.close();
     // NOTE: write what was learned even when training stops early (e.g. NaN loss).
-    if (learn.history.length > 0) writeMetrics(out, learn.history, { schedule: { name: schedule, lrMax: lr, lrs: recorder.lrs, moms: recorder.moms }, ...extra });
+    const stopped = stop.stopped ? { stopped: { epoch: stop.stopped.epoch, batch: stop.stopped.batch, reason: stop.stopped.reason } } : {};
+    if (learn.history.length > 0 || stop.stopped) {
+      writeMetrics(out, learn.history, {
+        schedule: { name: schedule, lrMax: lr, lrs: recorder.lrs, moms: recorder.moms, losses: recorder.losses }, ...extra,
+        run: { ...run, finishedAt: new Date().toISOString() }, ...stopped,
+      });
+    }
   }
-  if (interrupt.signal) return interrupted(interrupt.signal, learn, out);
+  if (stop.stopped) console.log(`kestrel: stopped at epoch ${stop.stopped.epoch}, batch ${stop.stopped.batch} (${stop.stopped.reason}); resume with: kestrel train ${argv.filter((a, i) => !a.startsWith('--dashboard') && !(argv[i - 1] === '--dashboard' && /^\d+$/.test(a))).map(shellQuote).join(' ')} --resume ${shellQuote(out)}`);
   const last = learn.history[learn.history.length - 1];
   saveModel(out, model, {
     architecture: { name: architecture, options: architectureOptions },
     classes: data.classes,
     inputShape: data.inputShape,
     normalize: data.normalize,
-    metrics: { accuracy: last.metrics.accuracy, validLoss: last.validLoss, epochs: learn.history.length },
+    metrics: { accuracy: last?.metrics.accuracy ?? NaN, validLoss: last?.validLoss ?? NaN, epochs: learn.history.length },
   });
-  console.log(`test accuracy ${(100 * (last.metrics.accuracy ?? NaN)).toFixed(2)}% after ${learn.history.length} epochs`);
+  if (last) console.log(`test accuracy ${(100 * (last.metrics.accuracy ?? NaN)).toFixed(2)}% after ${learn.history.length} epochs`);
   console.log(`results in ${out}: metrics.json, model.safetensors, model.json`);
-  return 0;
+  if (options.report) console.log(`kestrel: wrote ${await writeRunReport(out)}`);
+  return signalled === 'SIGTERM' ? 143 : signalled === 'SIGINT' ? 130 : 0;
 }
 
 /** Usage errors among the flags that the parser cannot see alone. */
@@ -100,16 +148,6 @@ function checkTrainFlags(options: ParsedOptions): void {
     throw new UsageError(`option --valid-pct must be between 0 and 1 (the share of images held out for validation), got ${validPct}`);
   }
   if (options['no-flip'] && !options.augment) throw new UsageError('--no-flip only applies with --augment');
-}
-
-/** After Ctrl-C or SIGTERM: metrics.json already holds the finished epochs; say where things stand. */
-function interrupted(signal: NodeJS.Signals, learn: Learner, out: string): number {
-  const done = learn.history.length ? learn.history[learn.history.length - 1].epoch : 0;
-  const resumable = hasCheckpoint(join(out, 'checkpoint'));
-  console.error(`kestrel: interrupted after epoch ${done}; ${resumable
-    ? `resume with --resume ${out}`
-    : 'no checkpoint to resume from (add --checkpoint-every 1 to make a run resumable)'}${done > 0 ? `; metrics of the finished epochs in ${join(out, 'metrics.json')}` : ''}`);
-  return exitCode(signal);
 }
 
 function writeMetrics(out: string, history: Learner['history'], extra: Record<string, unknown>): void {

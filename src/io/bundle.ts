@@ -4,8 +4,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Module } from '../nn/index.js';
 import { loadSafetensors, saveSafetensors, writeTextFileAtomic } from '../tensor/index.js';
+import type { Preprocessing } from '../data/index.js';
 import { type ArchitectureRegistry, defaultArchitectures } from './architectures.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelInfo, type ModelManifest, validateManifest, validateModelInfo } from './manifest.js';
+import { ImageClassifier } from './predict.js';
 
 /** File name of a bundle's weights. */
 export const MODEL_WEIGHTS_FILE = 'model.safetensors';
@@ -50,6 +52,7 @@ export function saveModel(dir: string, model: Module, info: ModelInfo): ModelMan
     createdAt: new Date().toISOString(),
     kestrelVersion: kestrelVersion(),
     ...(info.metrics !== undefined ? { metrics: info.metrics } : {}),
+    ...(info.preprocess !== undefined ? { preprocess: { ...info.preprocess } } : {}),
   };
   mkdirSync(dir, { recursive: true });
   // NOTE: model.json goes last, so a crash between the two writes leaves no manifest pointing
@@ -73,11 +76,30 @@ export function readModelManifest(dir: string): ModelManifest {
   return validateManifest(raw, `'${path}'`);
 }
 
+/** How a bundle's model wants its images: its input size, resize mode, channels and normalisation. */
+export function bundlePreprocessing(manifest: ModelManifest): Preprocessing {
+  const [channels, height, width] = manifest.inputShape;
+  const resize = manifest.preprocess?.resize ?? 'crop';
+  return {
+    transforms: { size: [height, width], resize, ...(resize === 'crop' ? { cropFraction: manifest.preprocess?.cropFraction ?? 1 } : {}) },
+    decode: { channels: channels === 1 ? 1 : 3 },
+    normalize: manifest.normalize ?? 'none',
+  };
+}
+
+/** A model loaded from a bundle: `model` and `manifest`, and predict() on images with the bundle's preprocessing. */
+export class LoadedModel extends ImageClassifier {
+  /** Wraps a model built from `manifest` (and read from `dir`). */
+  constructor(model: Module, readonly manifest: ModelManifest, readonly dir: string) {
+    super(model, manifest.classes, bundlePreprocessing(manifest));
+  }
+}
+
 /**
  * Rebuilds a saved model: the architecture from `registry` (default: Kestrel's), then the
- * weights, strictly checked. The model is returned in eval mode; dispose it when done.
+ * weights, strictly checked. The model is in eval mode and ready to predict(); dispose it when done.
  */
-export function loadModel(dir: string, registry: ArchitectureRegistry = defaultArchitectures): { model: Module; manifest: ModelManifest } {
+export function loadModel(dir: string, registry: ArchitectureRegistry = defaultArchitectures): LoadedModel {
   const manifest = readModelManifest(dir);
   const manifestPath = join(dir, MODEL_MANIFEST_FILE);
   const { name, options } = manifest.architecture;
@@ -106,6 +128,5 @@ export function loadModel(dir: string, registry: ArchitectureRegistry = defaultA
     model.dispose();
     throw error;
   }
-  model.eval();
-  return { model, manifest };
+  return new LoadedModel(model, manifest, dir);
 }

@@ -1,4 +1,13 @@
 /** model.json of a saved model bundle: its shape and validation. */
+import type { ResizeMode } from '../data/index.js';
+
+/** How images reach the model's input size at prediction time (validation-style, deterministic). */
+export interface BundlePreprocess {
+  /** 'crop' (fit the aspect ratio by cropping the centre; default), 'squish' (stretch) or 'pad' (letterbox). */
+  resize: ResizeMode;
+  /** In 'crop' mode, the fraction of the fitted region kept (torchvision's Resize(256) + CenterCrop(224) = 0.875). Default 1. */
+  cropFraction?: number;
+}
 
 /** What the caller tells saveModel about a model. */
 export interface ModelInfo {
@@ -12,6 +21,8 @@ export interface ModelInfo {
   normalize?: { mean: number[]; std: number[] } | null;
   /** Evaluation results to keep with the model (any JSON). */
   metrics?: Record<string, unknown>;
+  /** How images are resized for predictions (absent: centre crop, cropFraction 1). */
+  preprocess?: BundlePreprocess;
 }
 
 /** The parsed model.json of a bundle. */
@@ -73,6 +84,12 @@ export function validateModelInfo(info: unknown, label: string): asserts info is
     if ((std as number[]).some((s) => s <= 0)) fail(`normalize std must be positive, got ${JSON.stringify(std)}`);
   }
   if (metrics !== undefined && !isObject(metrics)) fail('metrics must be an object');
+  const { preprocess } = info as Record<string, unknown>;
+  if (preprocess !== undefined) {
+    if (!isObject(preprocess) || !['crop', 'squish', 'pad'].includes(preprocess.resize as string)) fail(`preprocess.resize must be 'crop', 'squish' or 'pad', got ${JSON.stringify(isObject(preprocess) ? preprocess.resize : preprocess)}`);
+    const fraction = (preprocess as Record<string, unknown>).cropFraction;
+    if (fraction !== undefined && !(typeof fraction === 'number' && fraction > 0 && fraction <= 1)) fail(`preprocess.cropFraction must be in (0, 1], got ${JSON.stringify(fraction)}`);
+  }
 }
 
 /** Validates parsed model.json content; throws naming `label` and the problem. */

@@ -8,5 +8,6 @@ export * from './schedules.js';
 export * from './lr-find.js';
 export { LabelSmoothingCrossEntropy } from './losses.js';
 export { tta, ttaViews, type TTAOptions } from './tta.js';
+export { type ImagePrediction } from './predict-image.js';
 export { saveCheckpoint, loadCheckpoint, hasCheckpoint, CHECKPOINT_POINTER, type CheckpointInfo } from './checkpoint.js';
 export { saveWeights, loadWeights, WEIGHTS_FORMAT } from './weights.js';

@@ -1,8 +1,10 @@
 /** The Learner: model + data + loss + optimizer + metrics, trained by a loop of named events. */
-import { type Tensor, cat, dispose, noGrad, tidy } from '../tensor/index.js';
+import { Tensor, cat, dispose, noGrad, tidy } from '../tensor/index.js';
 import { type Module, type Parameter, crossEntropy } from '../nn/index.js';
 import { Adam, type Optimizer } from '../optim/index.js';
-import type { Batch, BatchSource } from '../data/index.js';
+import type { Batch, BatchSource, ImageSource } from '../data/index.js';
+import { type ImagePrediction, predictImage } from './predict-image.js';
+import { type TTAOptions, tta } from './tta.js';
 import {
   BATCH_EVENTS, type Callback, CancelBatchError, CancelEpochError, CancelFitError, CancelTrainError,
   CancelValidateError, EVENTS, type EventName, NonFiniteLossError,
@@ -374,8 +376,13 @@ export class Learner {
     return { loss: samples ? lossSum / samples : NaN, metrics };
   }
 
-  /** Predicted probabilities (softmax) and targets for every sample of a source, concatenated. */
-  async getPreds(source: BatchSource): Promise<{ probs: Tensor; targets: Tensor }> {
+  /**
+   * Predicted probabilities (softmax) and targets for every sample of a source (default: the validation data),
+   * concatenated; with `tta`, averaged over flipped (and shifted) views as tta() does.
+   */
+  async getPreds(source: BatchSource | undefined = this.data.valid, options: { tta?: boolean | TTAOptions } = {}): Promise<{ probs: Tensor; targets: Tensor }> {
+    if (!source) throw new Error('learner.ts: getPreds needs a data source (this learner has no validation data)');
+    if (options.tta) return tta(this, source, options.tta === true ? {} : options.tta);
     const probs: Tensor[] = [];
     const targets: Tensor[] = [];
     this.model.eval();
@@ -393,7 +400,14 @@ export class Learner {
   }
 
   /** Class probabilities for an input batch (eval mode, no gradients). */
-  predict(x: Tensor): Tensor {
+  predict(x: Tensor): Tensor;
+  /**
+   * The class of one image file (or its bytes), preprocessed as the validation loader does (fastai's
+   * `learn.predict(img)`): label, class index and every class's probability.
+   */
+  predict(image: ImageSource): Promise<ImagePrediction>;
+  predict(x: Tensor | ImageSource): Tensor | Promise<ImagePrediction> {
+    if (!(x instanceof Tensor)) return predictImage(this, x);
     const wasTraining = this.model.training;
     this.model.eval();
     try {

@@ -7,6 +7,21 @@ export class ReLU extends Module {
   override forward(x: Tensor): Tensor { return x.relu(); }
 }
 
+/** min(max(x, 0), 6) (MobileNet). */
+export class ReLU6 extends Module {
+  override forward(x: Tensor): Tensor { return functional.hardtanh(x, 0, 6); }
+}
+
+/** x * relu6(x + 3) / 6 (MobileNetV3). */
+export class Hardswish extends Module {
+  override forward(x: Tensor): Tensor { return functional.hardswish(x); }
+}
+
+/** x * sigmoid(x), also called Swish (EfficientNet). */
+export class SiLU extends Module {
+  override forward(x: Tensor): Tensor { return functional.silu(x); }
+}
+
 /** x if x > 0 else slope * x. */
 export class LeakyReLU extends Module {
   /** Slope for negative inputs (PyTorch default 0.01). */

@@ -1,6 +1,8 @@
 /** Module: the base of layers and models; parameters are found by walking fields. */
 import { Tensor, keep, noGrad, tidy } from '../tensor/index.js';
 import { type Summary, summarize } from './summary.js';
+import { applyModule } from './graph/call.js';
+import type { SymbolicTensor } from './graph/symbolic.js';
 
 /** A trainable tensor owned by a module (survives every scope; records gradients). */
 export class Parameter extends Tensor {
@@ -23,6 +25,11 @@ export class Buffer extends Tensor {
 
 const SKIPPED_FIELDS = new Set(['training']);
 
+// NOTE: whole dotted components only, so `conv2d` does not reach `conv2d_1.weight` nor `1` reach `10.weight`.
+function underPrefix(name: string, prefixes: string[]): boolean {
+  return prefixes.length === 0 || prefixes.some((x) => name === x || name.startsWith(x.endsWith('.') ? x : `${x}.`));
+}
+
 /**
  * Base class of layers and models. Sizes go in the constructor, options in one object;
  * parameters, buffers and children are discovered from fields (arrays of modules too), and
@@ -32,8 +39,35 @@ export abstract class Module {
   /** Training mode (dropout active, batch norm updating statistics). */
   training = true;
 
-  /** Computes the output for an input batch. */
-  abstract forward(x: Tensor): Tensor;
+  /** Layer name in graph models (see named()); `_` keeps it out of the field walk. */
+  _name: string | undefined = undefined;
+
+  /** Computes the output for an input batch (merge layers such as Add take several inputs). */
+  abstract forward(x: Tensor, ...rest: Tensor[]): Tensor;
+
+  /**
+   * Calls the layer: on Tensors it is forward(); on SymbolicTensors (from nn.input()) it records
+   * a call in a graph and returns a SymbolicTensor of the inferred output shape.
+   */
+  apply(x: Tensor | Tensor[], ...rest: Tensor[]): Tensor;
+  apply(x: SymbolicTensor | SymbolicTensor[], ...rest: SymbolicTensor[]): SymbolicTensor;
+  apply(x: Tensor | SymbolicTensor | (Tensor | SymbolicTensor)[], ...rest: (Tensor | SymbolicTensor)[]): Tensor | SymbolicTensor {
+    return applyModule(this, Array.isArray(x) ? [...x, ...rest] : [x, ...rest]);
+  }
+
+  /** Sets this layer's name in graph models (state-dict keys `<name>.<param>`); returns this. */
+  named(name: string): this {
+    if (typeof name !== 'string' || name === '' || name.includes('.')) {
+      throw new Error(`${this.constructor.name}: a layer name must be a non-empty string without '.', got ${JSON.stringify(name)}`);
+    }
+    this._name = name;
+    return this;
+  }
+
+  /** The layer name given by named() or by the first GraphModel that used this layer. */
+  get name(): string | undefined {
+    return this._name;
+  }
 
   /** Direct children with their field names (array items as `field.i`). */
   namedChildren(): [string, Module][] {
@@ -147,15 +181,15 @@ export abstract class Module {
     return this.train(false);
   }
 
-  /** Stops gradients for all parameters (or those whose names start with one of `prefixes`). */
+  /** Stops gradients for all parameters (or those under one of `prefixes`: `conv2d` is `conv2d.*`, not `conv2d_1.*`). */
   freeze(...prefixes: string[]): this {
-    for (const [name, p] of this.namedParameters()) if (prefixes.length === 0 || prefixes.some((x) => name.startsWith(x))) p.setRequiresGrad(false);
+    for (const [name, p] of this.namedParameters()) if (underPrefix(name, prefixes)) p.setRequiresGrad(false);
     return this;
   }
 
-  /** Turns gradients back on (all, or names starting with one of `prefixes`). */
+  /** Turns gradients back on (all, or those under one of `prefixes`). */
   unfreeze(...prefixes: string[]): this {
-    for (const [name, p] of this.namedParameters()) if (prefixes.length === 0 || prefixes.some((x) => name.startsWith(x))) p.setRequiresGrad(true);
+    for (const [name, p] of this.namedParameters()) if (underPrefix(name, prefixes)) p.setRequiresGrad(true);
     return this;
   }
 

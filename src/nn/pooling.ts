@@ -1,5 +1,6 @@
 /** Pooling layers. */
 import { type Tensor, functional } from '../tensor/index.js';
+import { checkPositive } from './linear.js';
 import { Module } from './module.js';
 
 type Pair = number | [number, number];
@@ -34,4 +35,27 @@ export class AdaptiveAvgPool2d extends Module {
   constructor(readonly outputSize: Pair) { super(); }
   override forward(x: Tensor): Tensor { return functional.adaptiveAvgPool2d(x, this.outputSize); }
   override extraRepr(): string { return `output=${String(this.outputSize)}`; }
+}
+
+/** Max pooling to a fixed output size. */
+export class AdaptiveMaxPool2d extends Module {
+  /** Pools to `outputSize` (h, w). */
+  constructor(readonly outputSize: Pair) {
+    super();
+    const [h, w] = Array.isArray(outputSize) ? outputSize : [outputSize, outputSize];
+    checkPositive('AdaptiveMaxPool2d', { outputHeight: h, outputWidth: w });
+  }
+  override forward(x: Tensor): Tensor { return functional.adaptiveMaxPool2d(x, this.outputSize); }
+  override extraRepr(): string { return `output=${String(this.outputSize)}`; }
+}
+
+/** Mean over height and width: (N, C, H, W) -> (N, C) (Keras's GlobalAveragePooling2D). */
+export class GlobalAvgPool2d extends Module {
+  /** With `keepDim`, the output is (N, C, 1, 1). */
+  constructor(readonly options: { keepDim?: boolean } = {}) { super(); }
+  override forward(x: Tensor): Tensor {
+    if (x.rank !== 4) throw new Error(`GlobalAvgPool2d expects NCHW input (4 dims), got shape [${x.shape.join(', ')}]`);
+    return x.mean([2, 3], this.options.keepDim ?? false);
+  }
+  override extraRepr(): string { return this.options.keepDim ? 'keepDim=true' : ''; }
 }

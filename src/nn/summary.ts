@@ -1,6 +1,8 @@
 /** Keras-style model summary: layer, output shape, parameter count. */
 import { zeros, noGrad, tidy } from '../tensor/index.js';
 import type { Module } from './module.js';
+import type { GraphModel } from './graph/model.js';
+import type { SymbolicTensor } from './graph/symbolic.js';
 
 /** One row of a summary. */
 export interface SummaryRow {
@@ -10,8 +12,10 @@ export interface SummaryRow {
   type: string;
   /** Output shape with the batch dimension as -1. */
   outputShape: number[];
-  /** Parameters owned directly by this layer. */
+  /** Parameters owned directly by this layer (0 on a shared layer's later calls). */
   parameters: number;
+  /** Graph models: where the inputs come from, Keras-style `layer[call][output]`. */
+  connectedTo?: string[];
 }
 
 /** The table and totals that summary() prints. */
@@ -35,8 +39,8 @@ export function summarize(model: Module, inputShape: number[]): Summary {
     const forward = module.forward;
     // NOTE: remember only a forward that is the module's own field; a prototype method is restored by deleting the patch.
     originals.set(module, Object.hasOwn(module, 'forward') ? forward : undefined);
-    module.forward = (x) => {
-      const out = forward.call(module, x);
+    module.forward = (x, ...rest) => {
+      const out = forward.call(module, x, ...rest);
       rows.push({ name, type: module.constructor.name, outputShape: [-1, ...out.shape.slice(1)], parameters: module.numParameters() });
       return out;
     };
@@ -55,18 +59,57 @@ export function summarize(model: Module, inputShape: number[]): Summary {
   }
   const totalParameters = model.numParameters();
   const trainableParameters = model.numParameters(true);
-  return { rows, totalParameters, trainableParameters, text: formatSummary(model, rows, totalParameters, trainableParameters) };
+  return { rows, totalParameters, trainableParameters, text: formatSummary(model.constructor.name, rows, totalParameters, trainableParameters, false) };
 }
 
-function formatSummary(model: Module, rows: SummaryRow[], total: number, trainable: number): string {
+/**
+ * A graph model's table: one row per input and per call, in execution order, with a "Connected
+ * to" column unless the model is a plain chain (like Keras).
+ */
+export function summarizeGraph(model: GraphModel): Summary {
+  const source = new Map<SymbolicTensor, string>();
+  const rows: SummaryRow[] = [];
+  const batchAsMinusOne = (shape: readonly (number | null)[]) => shape.map((d) => d ?? -1);
+  for (const t of model.inputs) {
+    source.set(t, `${t.name}[0][0]`);
+    rows.push({ name: t.name, type: 'InputLayer', outputShape: batchAsMinusOne(t.shape), parameters: 0, connectedTo: [] });
+  }
+  for (const step of model.steps) {
+    step.outputs.forEach((t, i) => source.set(t, `${step.name}[${step.call}][${i}]`));
+    rows.push({
+      name: step.name, type: step.module.constructor.name, outputShape: batchAsMinusOne(step.outputShapes[0]),
+      parameters: step.call === 0 ? step.module.numParameters() : 0, connectedTo: step.inputs.map((t) => source.get(t)!),
+    });
+  }
+  const totalParameters = model.numParameters();
+  const trainableParameters = model.numParameters(true);
+  const text = formatSummary(model.name ?? model.constructor.name, rows, totalParameters, trainableParameters, !isChain(model));
+  return { rows, totalParameters, trainableParameters, text };
+}
+
+/** Whether every call reads the previous call's output once, from one input to one output (Keras's "sequential-like"). */
+function isChain(model: GraphModel): boolean {
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) return false;
+  let previous: SymbolicTensor = model.inputs[0];
+  for (const step of model.steps) {
+    if (step.call > 0 || step.inputs.length !== 1 || step.inputs[0] !== previous) return false;
+    previous = step.outputs[0];
+  }
+  return previous === model.outputs[0];
+}
+
+function formatSummary(title: string, rows: SummaryRow[], total: number, trainable: number, connected: boolean): string {
   const fmt = (n: number) => n.toLocaleString('en-US');
-  const cells = rows.map((r) => [`${r.name} (${r.type})`, `[${r.outputShape.map((d) => (d === -1 ? 'None' : String(d))).join(', ')}]`, fmt(r.parameters)]);
-  const header = ['Layer (type)', 'Output Shape', 'Param #'];
+  const cells = rows.map((r) => [
+    `${r.name} (${r.type})`, `[${r.outputShape.map((d) => (d === -1 ? 'None' : String(d))).join(', ')}]`, fmt(r.parameters),
+    ...(connected ? [r.connectedTo && r.connectedTo.length > 0 ? r.connectedTo.join(', ') : '-'] : []),
+  ]);
+  const header = ['Layer (type)', 'Output Shape', 'Param #', ...(connected ? ['Connected to'] : [])];
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)) + 4);
-  const line = (c: string[]) => c.map((v, i) => (i === 2 ? v.padStart(widths[i] - 4) : v.padEnd(widths[i]))).join('');
+  const line = (c: string[]) => c.map((v, i) => (i === 2 ? v.padStart(widths[i] - 4).padEnd(widths[i]) : v.padEnd(widths[i]))).join('').trimEnd();
   const width = widths.reduce((a, b) => a + b, 0) - 4;
   return [
-    `Model: "${model.constructor.name}"`,
+    `Model: "${title}"`,
     '_'.repeat(width),
     line(header),
     '='.repeat(width),

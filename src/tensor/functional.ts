@@ -1,5 +1,5 @@
 /** Neural-network ops on tensors (PyTorch's own kernels via the dispatcher). */
-import { Tensor, op } from './tensor.js';
+import { Tensor, op, opMany } from './tensor.js';
 
 type Pair = number | [number, number];
 const pair = (v: Pair): [number, number] => (Array.isArray(v) ? v : [v, v]);
@@ -52,6 +52,18 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
   return op('aten::adaptive_avg_pool2d', '', [x.handle, pair(outputSize)]);
 }
 
+/** Max pooling to a fixed output size (the indices are dropped). */
+export function adaptiveMaxPool2d(x: Tensor, outputSize: Pair): Tensor {
+  const [values, indices] = opMany('aten::adaptive_max_pool2d', '', [x.handle, pair(outputSize)]);
+  indices.dispose();
+  return values;
+}
+
+/** Constant padding of the last dims: `pad` = [left, right, top, bottom, ...] (negative crops), like F.pad. */
+export function pad(x: Tensor, pad: number[], value = 0): Tensor {
+  return op('aten::constant_pad_nd', '', [x.handle, pad, value]);
+}
+
 /** Batch normalisation (training mode updates running stats in place). */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null, bias: Tensor | null,
   options: { training: boolean; momentum?: number; eps?: number }): Tensor {
@@ -70,6 +82,15 @@ export function relu(x: Tensor): Tensor { return x.relu(); }
 
 /** x for x > 0, slope * x otherwise. */
 export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor { return op('aten::leaky_relu', '', [x.handle, negativeSlope]); }
+
+/** min(max(x, min), max) (ReLU6 is hardtanh(x, 0, 6)). */
+export function hardtanh(x: Tensor, min = -1, max = 1): Tensor { return op('aten::hardtanh', '', [x.handle, min, max]); }
+
+/** x * relu6(x + 3) / 6 (MobileNetV3). */
+export function hardswish(x: Tensor): Tensor { return op('aten::hardswish', '', [x.handle]); }
+
+/** x * sigmoid(x) (Swish). */
+export function silu(x: Tensor): Tensor { return op('aten::silu', '', [x.handle]); }
 
 /** Softmax along `dim`. */
 export function softmax(x: Tensor, dim = -1): Tensor { return x.softmax(dim); }

@@ -109,17 +109,6 @@ function unfilter(raw: Uint8Array, out: Uint8Array, stride: number, height: numb
   return true;
 }
 
-/** The pixels of `crop` (HWC), copied row by row out of an image `width` pixels wide. */
-function cropRows(data: Uint8Array, width: number, channels: number, crop: FastJpegRequest['crop']): Uint8Array {
-  const row = crop.width * channels;
-  const out = new Uint8Array(row * crop.height);
-  for (let y = 0; y < crop.height; y++) {
-    const start = ((crop.top + y) * width + crop.left) * channels;
-    out.set(data.subarray(start, start + row), y * row);
-  }
-  return out;
-}
-
 /** Samples as `channels` interleaved channels: grey repeated into RGB, palette indices looked up. */
 function toChannels(samples: Uint8Array, png: PngLayout, channels: number): Uint8Array | null {
   if (png.colourType === PALETTE) {
@@ -168,9 +157,9 @@ export function decodePngFast(bytes: Uint8Array, options: ResolvedDecodeOptions,
   const { crop, outWidth, outHeight, flipHorizontal, flipVertical } = request;
   const whole = crop.left === 0 && crop.top === 0 && crop.width === png.width && crop.height === png.height;
   if (whole && outWidth === png.width && outHeight === png.height && !flipHorizontal && !flipVertical) return { data, width: outWidth, height: outHeight, channels };
-  // NOTE: crop first, so the filter clamps at the crop's edges as the JPEG path and torchvision's resized_crop do
-  // (resizing a box of the whole image would blend in pixels from outside the crop).
-  const region = whole ? data : cropRows(data, png.width, channels, crop);
-  const resized = addon.resize(region, crop.width, crop.height, channels, 0, 0, crop.width, crop.height, outWidth, outHeight, flipHorizontal, flipVertical);
+  // NOTE: the crop is a box of the whole image, exactly as the sharp path resizes (pipeline.ts), so a PNG gives the
+  // same sample whichever path decodes it.
+  const resized = addon.resize(data, png.width, png.height, channels, crop.left, crop.top, crop.left + crop.width, crop.top + crop.height,
+    outWidth, outHeight, flipHorizontal, flipVertical);
   return { data: resized, width: outWidth, height: outHeight, channels };
 }

@@ -2,6 +2,7 @@
 import { BadImageError, describeImageError } from './bad-image.js';
 import { type DecodedImage, type ImageHeader, type ResolvedDecodeOptions, decodeImageBuffer, finishPixels, orientedPipeline, readHeader, readImageFile } from './decode.js';
 import { fastImage } from './fast-decode.js';
+import { imageAddon } from './native-jpeg.js';
 import { SampleRng } from './rng.js';
 import { type ImageTransforms, type TransformPlan, planTransform } from './transforms.js';
 import { adjustColour, warpImage } from './warp.js';
@@ -15,7 +16,11 @@ export interface SampleKey {
 
 /** Loads one image file and applies `transforms` with the generator for `key`; HWC uint8 at the output size. */
 export async function loadImageSample(file: string, transforms: ImageTransforms | null, decode: ResolvedDecodeOptions, key: SampleKey): Promise<DecodedImage> {
-  const buffer = await readImageFile(file);
+  return transformImageBuffer(await readImageFile(file), file, transforms, decode, key);
+}
+
+/** Like {@link loadImageSample} for bytes already in memory (`file` names them in errors). */
+export async function transformImageBuffer(buffer: Buffer, file: string, transforms: ImageTransforms | null, decode: ResolvedDecodeOptions, key: SampleKey): Promise<DecodedImage> {
   if (!transforms) return decodeImageBuffer(buffer, file, decode);
   // NOTE: plain JPEGs and PNGs (most datasets) take a fast path; it returns null for anything it does not handle.
   const fast = (transforms.kernel ?? 'linear') === 'linear' ? fastImage(buffer, file, decode) : null;
@@ -32,10 +37,25 @@ export async function loadImageSample(file: string, transforms: ImageTransforms 
   return image;
 }
 
-/** Crop, resize and flips of a plan done by sharp (every format, EXIF orientation, letterboxing). */
+/**
+ * Crop, resize and flips of a plan for every format (EXIF orientation, letterboxing): sharp decodes; the resize is the
+ * native antialiased triangle filter (as on the JPEG fast path) when the plan allows, else sharp's.
+ * NOTE: one resize for every format means a PNG and a JPEG of the same pixels give the same sample, the filter is
+ * PIL's (torchvision's) bilinear, and the exported web page can replicate it exactly.
+ */
 async function sharpSample(buffer: Buffer, file: string, decode: ResolvedDecodeOptions, transforms: ImageTransforms, plan: TransformPlan, known?: ImageHeader): Promise<DecodedImage> {
   // NOTE: the header read for the plan is reused: each sharp call is a thread hand-off, the main cost for small images.
   const header = known ?? await readHeader(buffer, file, decode.maxPixels);
+  const addon = imageAddon();
+  if (addon && plan.fit === 'fill' && (transforms.kernel ?? 'linear') === 'linear') {
+    const full = await finishPixels(orientedPipeline(buffer, decode.maxPixels), file, decode, header);
+    const { crop } = plan;
+    const same = crop.left === 0 && crop.top === 0 && crop.width === full.width && crop.height === full.height && plan.resizeWidth === full.width && plan.resizeHeight === full.height;
+    if (same && !plan.flipHorizontal && !plan.flipVertical) return full;
+    const data = addon.resize(full.data, full.width, full.height, full.channels, crop.left, crop.top, crop.left + crop.width, crop.top + crop.height,
+      plan.resizeWidth, plan.resizeHeight, plan.flipHorizontal, plan.flipVertical);
+    return { data, width: plan.resizeWidth, height: plan.resizeHeight, channels: full.channels };
+  }
   let pipeline = orientedPipeline(buffer, decode.maxPixels);
   const { crop } = plan;
   if (crop.left !== 0 || crop.top !== 0 || crop.width !== header.width || crop.height !== header.height) pipeline = pipeline.extract(crop);

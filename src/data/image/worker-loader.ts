@@ -3,13 +3,14 @@
  * prefetch; batches come out in order and are identical for a given seed whatever the number of workers.
  */
 import { availableParallelism } from 'node:os';
-import { type Tensor, keep, op, tensor, tidy } from '../../tensor/index.js';
+import { keep, tensor } from '../../tensor/index.js';
 import type { Batch } from '../dataset.js';
 import type { BatchSource } from '../loader.js';
 import { type BadImage, BadImageLog, type OnBadImage } from './bad-image.js';
 import { type DecodeOptions, resolveDecodeOptions } from './decode.js';
 import { type ImageDataset } from './folder-dataset.js';
 import { type Normalization, resolveNormalization } from './normalize.js';
+import { type Preprocessing, pixelsToBatch } from './preprocess.js';
 import { epochOrder } from './rng.js';
 import { type ImageTransforms, isDeterministic, outputSize, validateTransforms } from './transforms.js';
 import { type BatchResult, type BatchTask } from './worker-task.js';
@@ -138,17 +139,16 @@ export class ImageLoader implements BatchSource {
     const { height, width, channels } = result;
     const n = result.indices.length;
     const labels = BigInt64Array.from(result.indices, (i) => BigInt(this.dataset.items[i].label));
-    return tidy(() => {
-      const pixels = tensor(new Uint8Array(result.data), [n, height, width, channels]);
-      // NOTE: uint8 permute+contiguous first (1 byte per value), so the float copy is born contiguous.
-      const x: Tensor = pixels.permute(0, 3, 1, 2).contiguous().float();
-      const stats = this.stats ?? { mean: new Array<number>(channels).fill(0), std: new Array<number>(channels).fill(1) };
-      // NOTE: (x / 255 - mean) / std as one fused op, shift + x * scale; each elementwise op over a large
-      // batch is a parallel region, so fewer ops means less waiting when workers keep the cores busy.
-      const scale = tensor(Float32Array.from(stats.std, (s) => 1 / (255 * s)), [1, channels, 1, 1]);
-      const shift = tensor(Float32Array.from(stats.mean, (m, c) => -m / stats.std[c]), [1, channels, 1, 1]);
-      return { x: keep(op('aten::addcmul', '', [shift.handle, x.handle, scale.handle, 1])), y: keep(tensor(labels, [n])) };
-    });
+    return { x: pixelsToBatch(new Uint8Array(result.data), n, height, width, channels, this.stats), y: keep(tensor(labels, [n])) };
+  }
+
+  /**
+   * How this loader turns one file into a sample, for predicting single images the same way; null when its
+   * transforms are random (a training loader) or absent.
+   */
+  get preprocessing(): Preprocessing | null {
+    if (!this.transforms || !isDeterministic(this.transforms)) return null;
+    return { transforms: this.transforms, decode: this.decode, normalize: this.stats ?? 'none' };
   }
 
   /** The task's result rebuilt from the cache, or null when a sample is missing. */
