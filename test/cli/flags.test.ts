@@ -87,30 +87,33 @@ function interruptRun(args: string[], out: string, signal: NodeJS.Signals, ready
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
-test('Ctrl-C during training: says where it stopped and how to resume, keeps metrics and the checkpoint; the resumed run finishes', async () => {
+test('Ctrl-C during training: says where it stopped and how to resume, keeps metrics and a checkpoint, exits 130; the resumed run finishes', async () => {
   const out = join(temp(), 'run');
-  const flags = ['sample', '--model', 'mlp', '--epochs', '6', '--seed', '5', '--checkpoint-every', '1', '--threads', '1'];
-  // NOTE: the signal goes once the line of epoch 2 is printed, so it lands during epoch 3 (or its checkpoint).
+  const flags = ['sample', '--model', 'mlp', '--epochs', '6', '--seed', '5', '--threads', '1'];
+  // NOTE: the signal goes once the line of epoch 2 is printed, so it lands during epoch 3.
   const run = await interruptRun(flags, out, 'SIGINT', (stdout) => /^2 {10}/m.test(stdout));
   assert.equal(run.code, 130, run.stderr);
-  const done = Number(/interrupted after epoch (\d+)/.exec(run.stderr)?.[1]);
-  assert.ok(done >= 2 && done < 6, run.stderr);
-  assert.match(run.stderr, new RegExp(`kestrel: interrupted after epoch ${done}; resume with --resume ${out}; metrics of the finished epochs in ${join(out, 'metrics.json')}\\n`));
-  const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { epochs: { epoch: number }[] };
-  assert.deepEqual(metrics.epochs.map((e) => e.epoch), Array.from({ length: done }, (_, i) => i + 1));
-  assert.ok(existsSync(join(out, 'checkpoint', 'checkpoint.json')), 'the checkpoint is kept');
-  assert.ok(!existsSync(join(out, 'model.safetensors')), 'no final model from an unfinished run');
+  assert.match(run.stderr, /kestrel: stopping after this batch \(Ctrl-C again to quit now\)/);
+  const stop = /kestrel: stopped at epoch (\d+), batch (\d+) \(interrupted \(Ctrl-C\)\); resume with: kestrel train (.*) --resume (\S+)\n/.exec(run.stdout);
+  assert.ok(stop, run.stdout);
+  const epoch = Number(stop[1]);
+  assert.ok(epoch >= 3 && epoch <= 6, run.stdout);
+  assert.equal(stop[3], [...flags, '--out', out].join(' '));
+  assert.equal(stop[4], out);
+  const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { epochs: { epoch: number }[]; stopped: { epoch: number } };
+  assert.deepEqual(metrics.epochs.map((e) => e.epoch), Array.from({ length: epoch - 1 }, (_, i) => i + 1), 'the finished epochs');
+  assert.equal(metrics.stopped.epoch, epoch);
+  assert.ok(existsSync(join(out, 'checkpoint', 'checkpoint.json')), 'a checkpoint to resume from');
 
   const resumed = spawnSync(process.execPath, [BIN, 'train', ...flags, '--resume', out], { encoding: 'utf8', timeout: 300000 });
   assert.equal(resumed.status, 0, resumed.stderr);
-  assert.match(resumed.stdout, new RegExp(`resuming from .* after epoch ${done} of 6`));
   assert.equal((JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { epochs: unknown[] }).epochs.length, 6);
 });
 
-test('SIGTERM before the first epoch ends: exit 143, and says there is no checkpoint to resume from', async () => {
+test('SIGTERM stops the same way, with exit code 143', async () => {
   const out = join(temp(), 'run');
   const run = await interruptRun(['sample', '--model', 'mlp', '--epochs', '3', '--threads', '1'], out, 'SIGTERM', (stdout) => /^epoch\s+trainLoss/m.test(stdout));
   assert.equal(run.code, 143, run.stderr);
-  assert.match(run.stderr, /kestrel: interrupted after epoch 0; no checkpoint to resume from \(add --checkpoint-every 1 to make a run resumable\)\n/);
-  assert.ok(!existsSync(join(out, 'metrics.json')) && !existsSync(join(out, 'model.safetensors')));
+  assert.match(run.stdout, new RegExp(`kestrel: stopped at epoch 1, batch \\d+ \\(interrupted \\(SIGTERM\\)\\); resume with: kestrel train sample --model mlp --epochs 3 --threads 1 --out ${out} --resume ${out}\n`));
+  assert.ok(existsSync(join(out, 'checkpoint', 'checkpoint.json')));
 });
