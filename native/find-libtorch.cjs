@@ -25,7 +25,9 @@ function fromEnv() {
 }
 
 function fromPip() {
-  for (const python of [process.env.KESTREL_PYTHON, 'python3', '/usr/bin/python3', 'python'].filter(Boolean)) {
+  // NOTE: KESTREL_PYTHON, when set, is the only Python asked (a venv's, or none at all with a path that does not exist).
+  const pythons = process.env.KESTREL_PYTHON ? [process.env.KESTREL_PYTHON] : ['python3', '/usr/bin/python3', 'python'];
+  for (const python of pythons) {
     try {
       const dir = execFileSync(python, ['-c', 'import torch, os; print(os.path.dirname(torch.__file__))'], {
         stdio: ['ignore', 'pipe', 'ignore'], timeout: 60000,
@@ -63,23 +65,26 @@ function locate() {
   if (!found) fail('libtorch was not found.');
   return { ...found, cuda: fs.existsSync(path.join(found.libDir, 'libtorch_cuda.so')) };
 }
-module.exports = { locate };
-// NOTE: native/find-distributed.cjs requires this file to reuse locate(); it prints only when run itself.
-if (require.main !== module) return;
 
-const found = locate();
-const cuda = found.cuda;
-const mode = process.argv[2];
-if (mode === '--include') {
-  process.stdout.write(found.includes.join(' '));
-} else if (mode === '--libs') {
-  const libs = [`-L${found.libDir}`];
-  if (!found.system) libs.push(`-Wl,-rpath,${found.libDir}`);
-  // NOTE: CUDA kernels register from static initialisers, so keep libtorch_cuda linked even
-  // though no symbol of it is referenced directly.
-  if (cuda) libs.push('-Wl,--no-as-needed', '-ltorch_cuda', '-lc10_cuda', '-Wl,--as-needed');
-  libs.push('-ltorch_cpu', '-lc10');
-  process.stdout.write(libs.join(' '));
-} else {
-  process.stdout.write(`libtorch: ${found.source}${cuda ? ' (CUDA)' : ' (CPU)'}\n`);
+function main() {
+  const found = locate();
+  const mode = process.argv[2];
+  if (mode === '--include') {
+    process.stdout.write(found.includes.join(' '));
+  } else if (mode === '--libs') {
+    const libs = [`-L${found.libDir}`];
+    if (!found.system) libs.push(`-Wl,-rpath,${found.libDir}`);
+    // NOTE: CUDA kernels register from static initialisers, so keep libtorch_cuda linked even
+    // though no symbol of it is referenced directly.
+    if (found.cuda) libs.push('-Wl,--no-as-needed', '-ltorch_cuda', '-lc10_cuda', '-Wl,--as-needed');
+    libs.push('-ltorch_cpu', '-lc10');
+    process.stdout.write(libs.join(' '));
+  } else {
+    process.stdout.write(`libtorch: ${found.source}${found.cuda ? ' (CUDA)' : ' (CPU)'}\n`);
+  }
 }
+
+// NOTE: native/find-distributed.cjs reuses locate(); scripts/system-deps.cjs asks whether a non-system
+// libtorch is there (then Debian's is not needed). Either prints nothing; run itself, this prints.
+if (require.main === module) main();
+else module.exports = { locate, fromEnv, fromPip, fromSystem };

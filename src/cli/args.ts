@@ -39,7 +39,7 @@ export function parseCommand(spec: CommandSpec, argv: string[]): { positionals: 
   }
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: joinNegativeNumbers(spec, argv), options, allowPositionals: true, strict: true });
   } catch (error) {
     const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, '');
     throw new UsageError(`${message} (kestrel ${spec.name})`);
@@ -70,6 +70,25 @@ export function parseCommand(spec: CommandSpec, argv: string[]): { positionals: 
     throw new UsageError(`unexpected argument '${parsed.positionals[spec.positionals.length]}' (kestrel ${spec.name})`);
   }
   return { positionals: parsed.positionals, options: values };
+}
+
+/**
+ * `--epochs -1` as `--epochs=-1`, so a negative number reaches the range check instead of parseArgs's
+ * "ambiguous argument" message.
+ */
+function joinNegativeNumbers(spec: CommandSpec, argv: string[]): string[] {
+  const numeric = new Set<string>();
+  for (const [name, option] of Object.entries(spec.options)) {
+    if (option.type !== 'integer' && option.type !== 'number') continue;
+    numeric.add(`--${name}`);
+    if (option.short) numeric.add(`-${option.short}`);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (numeric.has(argv[i]) && /^-(\d|\.\d|Infinity)/.test(argv[i + 1] ?? '')) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
 }
 
 /** Help text of a command. */

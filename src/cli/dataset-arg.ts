@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   type BatchSource, DataLoader, DEBIAN_FASHION_MNIST_DIR, hasImageFiles, imageFolderLoaders, FASHION_MNIST_CLASSES, MNIST_CLASSES, type TensorDataset, ensureDataset, loadCifar10, loadCifar100,
-  loadFashionMnist, loadIdxDataset, loadSample, progressPrinter,
+  loadFashionMnist, loadIdxDataset, loadSample, progressPrinter, splitFolders,
 } from '../data/index.js';
 import { UsageError } from './args.js';
 
@@ -64,7 +64,9 @@ export interface OpenOptions {
   size?: number;
   /** Random augmentation of training images (folder datasets). */
   augment?: boolean;
-  /** Share of images for validation when a folder has no valid/ split. */
+  /** With augment: horizontal flips (default true; false for digits and text). */
+  flip?: boolean;
+  /** Share of images for validation when a folder has no valid/ split (given: a usage error for datasets split already). */
   validPct?: number;
   /** Reuse saved statistics (evaluating a saved model). */
   normalize?: { mean: number[]; std: number[] };
@@ -85,8 +87,12 @@ export interface OpenedDataset {
 /** Opens an in-memory dataset (IDX, CIFAR, sample) or a folder of images as batch sources. */
 export async function openDataset(name: string, options: OpenOptions): Promise<OpenedDataset> {
   if (existsSync(name) && statSync(name).isDirectory() && await hasImageFiles(name)) {
+    const split = splitFolders(name);
+    if (split && options.validPct !== undefined) {
+      throw new UsageError(`--valid-pct applies to a folder without a validation split, but ${name} has ${split.validDir}; leave --valid-pct out`);
+    }
     const folders = await imageFolderLoaders(resolve(name), {
-      size: options.size ?? 64, batchSize: options.batchSize, seed: options.seed, augment: options.augment ?? false,
+      size: options.size ?? 64, batchSize: options.batchSize, seed: options.seed, augment: options.augment ? { flip: options.flip ?? true } : false,
       validPct: options.validPct, ...(options.normalize ? { normalize: options.normalize } : {}),
     });
     return {
@@ -95,6 +101,7 @@ export async function openDataset(name: string, options: OpenOptions): Promise<O
       close: () => folders.close(),
     };
   }
+  if (options.validPct !== undefined) throw new UsageError(`--valid-pct applies to a folder of images without a validation split; '${name}' comes with its own test split`);
   const data = await resolveDataset(name, options.normalize);
   return {
     train: new DataLoader(data.train, { batchSize: options.batchSize, shuffle: true, seed: options.seed }),

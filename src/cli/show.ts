@@ -17,6 +17,7 @@ export const showSpec: CommandSpec = {
     split: { type: 'string', description: 'which split', default: 'train', choices: ['train', 'valid', 'test'] },
     size: { type: 'integer', description: 'image side for image folders', default: 160, min: 8 },
     augment: { type: 'boolean', description: 'show training augmentation (image folders)' },
+    'no-flip': { type: 'boolean', description: 'with --augment: no horizontal flips (digits, text)' },
     seed: { type: 'integer', description: 'which images (seeded shuffle)', default: 0, min: 0 },
     'valid-pct': { type: 'number', description: 'validation fraction of a single-folder layout', default: 0.2, min: 0 },
   },
@@ -36,7 +37,7 @@ export async function runShow(argv: string[]): Promise<number> {
     const dataset = split === 'test' ? folders.test : folders[split];
     if (!dataset) throw new UsageError(`${name} has no test folder`);
     if (options.augment) {
-      const loader = new ImageLoader(dataset, { batchSize: n, shuffle: true, seed, workers: 1, transforms: augmentTransforms({ size }), normalize: 'none' });
+      const loader = new ImageLoader(dataset, { batchSize: n, shuffle: true, seed, workers: 1, transforms: augmentTransforms({ size, flip: !options['no-flip'] }), normalize: 'none' });
       try { await showBatch(loader, { path: out, n, cols }); } finally { await loader.close(); }
     } else {
       await showBatch(dataset, { path: out, n, cols, seed, transforms: { size, resize: 'crop' } });

@@ -1,14 +1,14 @@
 /** `kestrel train`: train a model on a dataset and save metrics and a model bundle. */
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { manualSeed, setNumThreads, writeTextFileAtomic } from '../tensor/index.js';
 import { GracefulStop, Learner, PRECISIONS } from '../learn/index.js';
 import { defaultArchitectures, kestrelVersion, saveModel } from '../io/index.js';
 import { DEFAULT_DASHBOARD_PORT, Dashboard } from '../dashboard/index.js';
-import { type CommandSpec, UsageError, commandHelp, parseCommand } from './args.js';
+import { type CommandSpec, type ParsedOptions, UsageError, commandHelp, parseCommand } from './args.js';
 import { openDataset } from './dataset-arg.js';
 import { SCHEDULES, type ScheduleName, checkPrecisionFlag, perClassResults, planCallbacks, resumeFrom, runSchedule } from './fit-plan.js';
+import { checkOutputDir, makeOutputDir } from './output-dir.js';
 import { writeRunReport } from './report.js';
 import { destroyProcessGroup, distributedEnv, isMainProcess } from '../distributed/index.js';
 import { chooseDevice, distributedOptionSpecs, joinFromEnv, perProcessBatch, runLauncher, wantsLauncher, workerArgv } from './distributed.js';
@@ -30,7 +30,8 @@ export const trainSpec: CommandSpec = {
     out: { type: 'string', description: 'output directory', default: 'runs/latest' },
     size: { type: 'integer', description: 'image side in pixels (image folders)', default: 64, min: 8 },
     augment: { type: 'boolean', description: 'random crops, flips, rotations, lighting (image folders)' },
-    'valid-pct': { type: 'number', description: 'validation share when a folder has no valid/ split', default: 0.2, min: 0 },
+    'no-flip': { type: 'boolean', description: 'with --augment: no horizontal flips (digits, text)' },
+    'valid-pct': { type: 'number', description: 'validation share, between 0 and 1, of a folder without a valid/ split (default 0.2)' },
     schedule: { type: 'string', description: 'learning-rate schedule', default: 'constant', choices: SCHEDULES },
     'checkpoint-every': { type: 'integer', description: 'save a resumable checkpoint in OUT/checkpoint every N epochs', min: 1 },
     resume: { type: 'string', description: 'continue the run in DIR from its last checkpoint (same flags)' },
@@ -73,18 +74,24 @@ export async function runTrain(argv: string[]): Promise<number> {
   const seed = options.seed as number;
   manualSeed(seed);
   const datasetName = positionals[0] ?? 'sample';
+  checkTrainFlags(options);
+  const resumeDir = options.resume === undefined ? undefined : resolve(String(options.resume));
+  const out = checkOutputDir(resumeDir && argv.every((a) => !a.startsWith('--out')) ? resumeDir : String(options.out));
   const data = await openDataset(datasetName, {
-    batchSize: perProcessBatch(options.bs as number, group?.worldSize ?? 1), seed, size: options.size as number, augment: Boolean(options.augment), validPct: options['valid-pct'] as number,
+    batchSize: perProcessBatch(options.bs as number, group?.worldSize ?? 1), seed, size: options.size as number, augment: Boolean(options.augment), flip: !options['no-flip'],
+    validPct: options['valid-pct'] as number | undefined,
   });
+  if (data.valid.numSamples === 0) {
+    await data.close();
+    throw new Error(`no validation images in ${data.description}; raise --valid-pct or add a valid/ folder`);
+  }
   const architecture = String(options.model);
   const factory = defaultArchitectures[architecture];
   if (!factory) throw new UsageError(`unknown model '${architecture}'`);
   const [channels, height, width] = data.inputShape;
   const architectureOptions = { numClasses: data.classes.length, input: { channels, height, width } };
   const model = factory(architectureOptions);
-  const resumeDir = options.resume === undefined ? undefined : resolve(String(options.resume));
-  const out = resumeDir && argv.every((a) => !a.startsWith('--out')) ? resumeDir : resolve(String(options.out));
-  if (main) mkdirSync(out, { recursive: true });
+  if (main) makeOutputDir(out);
 
   log(`kestrel: training ${architecture} (${model.numParameters().toLocaleString('en-US')} parameters) on ${data.description}`);
   const epochs = options.epochs as number;
@@ -108,12 +115,16 @@ export async function runTrain(argv: string[]): Promise<number> {
   if (precision !== 'auto') log(`kestrel: precision ${learn.amp.precision}`);
   const startEpoch = resumeDir ? resumeFrom(learn, resumeDir, epochs) : 0;
   let extra: Record<string, unknown> = {};
-  const interrupt = () => {
-    if (stop.requested !== null) process.exit(130);
-    console.error('\nkestrel: stopping after this batch (Ctrl-C again to quit now)');
-    stop.request('interrupted (Ctrl-C)');
+  // NOTE: Ctrl-C and SIGTERM (a job scheduler, `kill`) stop the same way; the exit code then says which (130, 143).
+  let signalled: NodeJS.Signals | undefined;
+  const interrupt = (signal: NodeJS.Signals) => {
+    if (stop.requested !== null) process.exit(signal === 'SIGTERM' ? 143 : 130);
+    signalled = signal;
+    console.error(`\nkestrel: stopping after this batch (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to quit now)`);
+    stop.request(`interrupted (${signal === 'SIGINT' ? 'Ctrl-C' : signal})`);
   };
   process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
   try {
     if (dashboard) await dashboard.start();
     await runSchedule(learn, schedule, epochs, lr, { startEpoch });
@@ -123,6 +134,7 @@ export async function runTrain(argv: string[]): Promise<number> {
     throw error;
   } finally {
     process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
     await data.close();
     await dashboard?.close();
     // NOTE: write what was learned even when training stops early (e.g. NaN loss).
@@ -148,7 +160,16 @@ export async function runTrain(argv: string[]): Promise<number> {
   if (last) console.log(`test accuracy ${(100 * (last.metrics.accuracy ?? NaN)).toFixed(2)}% after ${learn.history.length} epochs`);
   console.log(`results in ${out}: metrics.json, model.safetensors, model.json`);
   if (options.report) console.log(`kestrel: wrote ${await writeRunReport(out)}`);
-  return 0;
+  return signalled === 'SIGTERM' ? 143 : signalled === 'SIGINT' ? 130 : 0;
+}
+
+/** Usage errors among the flags that the parser cannot see alone. */
+function checkTrainFlags(options: ParsedOptions): void {
+  const validPct = options['valid-pct'] as number | undefined;
+  if (validPct !== undefined && !(validPct > 0 && validPct < 1)) {
+    throw new UsageError(`option --valid-pct must be between 0 and 1 (the share of images held out for validation), got ${validPct}`);
+  }
+  if (options['no-flip'] && !options.augment) throw new UsageError('--no-flip only applies with --augment');
 }
 
 function writeMetrics(out: string, history: Learner['history'], extra: Record<string, unknown>): void {

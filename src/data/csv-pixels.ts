@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { writeTextFileAtomic } from '../tensor/atomic.js';
 import { Tensor, dispose, tensor, tidy } from '../tensor/index.js';
+import { csvLine, parseCsvRows } from './csv.js';
 import { TensorDataset } from './dataset.js';
 
 /** Options of {@link readPixelCsv}. */
@@ -72,7 +73,7 @@ function decideLayout(first: string[], pixels: number, options: PixelCsvOptions,
   const header = options.header ?? first.some((field) => !isNumeric(field));
   const labelLast = options.labelColumn === 'last';
   if (header) {
-    const names = first.map((field) => field.trim().replace(/^"(.*)"$/, '$1'));
+    const names = first.map((field) => field.trim());
     const found = names.findIndex((name) => name.toLowerCase() === 'label');
     if (found > 0 && found !== names.length - 1) throw new Error(`${where}: the 'label' column must be first or last, it is column ${found + 1}`);
     if (options.hasLabel === true && found < 0) throw new Error(`${where}: hasLabel is set but the header has no 'label' column`);
@@ -167,7 +168,9 @@ export async function readPixelCsv(path: string, options: PixelCsvOptions = {}):
       const line = lineNo === 1 ? text.replace(/^\uFEFF/, '') : text;
       if (line.trim() === '') continue;
       if (!layout) {
-        layout = decideLayout(line.split(','), width * height, options, path);
+        // NOTE: the first line (maybe a header with quoted names) goes through csv-parse; data rows below are
+        // digits and commas only, parsed by hand without a string per field (Kaggle's MNIST has 33 million fields).
+        layout = decideLayout(parseCsvRows(line, `${path}:${lineNo}`)[0]?.cells ?? [], width * height, options, path);
         if (layout.names) continue;
       }
       parseRow(line, lineNo, layout, rows, maxValue, path);
@@ -228,11 +231,6 @@ export interface PredictionsCsvOptions {
   header?: [string, string];
 }
 
-function csvField(value: string | number | bigint): string {
-  const text = String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
 /**
  * Writes a Kaggle-style submission (`ImageId,Label` rows) atomically. `ids` null numbers rows
  * from 1, as Kaggle's digit-recognizer expects; `labels` may be a 1-D tensor.
@@ -247,7 +245,7 @@ export function writePredictionsCsv(path: string, ids: ArrayLike<number | string
   }
   if (ids && ids.length !== values.length) throw new Error(`writePredictionsCsv('${path}'): ${ids.length} ids but ${values.length} labels`);
   const [idName, labelName] = options.header ?? ['ImageId', 'Label'];
-  const lines = [`${csvField(idName)},${csvField(labelName)}`];
-  for (let i = 0; i < values.length; i += 1) lines.push(`${csvField(ids ? ids[i] : i + 1)},${csvField(values[i])}`);
+  const lines = [csvLine([idName, labelName])];
+  for (let i = 0; i < values.length; i += 1) lines.push(csvLine([ids ? ids[i] : i + 1, values[i]]));
   writeTextFileAtomic(path, `${lines.join('\n')}\n`);
 }

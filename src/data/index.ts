@@ -15,5 +15,6 @@ export { ensureDataset, verifyDataset, datasetCacheState, type EnsureDatasetOpti
 export { extractTar, type TarEntry } from './tar.js';
 export { readCifar10, readCifar100, loadCifar10, loadCifar100, CIFAR_IMAGE_BYTES, type CifarData, type CifarOptions, type Cifar100Options } from './cifar.js';
 export { readPixelCsv, readDigitsCsv, loadPixelCsv, writePredictionsCsv, type PixelCsvOptions, type PixelCsvData, type PredictionsCsvOptions } from './csv-pixels.js';
+export { parseCsvRows, csvField, csvLine, type CsvRow } from './csv.js';
 export { progressPrinter, formatBytes, formatDuration, type DownloadProgress, type ProgressSink, type ProgressPrinterOptions } from './progress.js';
 export * from './image/index.js';

@@ -26,6 +26,11 @@ export interface BatchSource extends AsyncIterable<Batch> {
    * Learner sets 'channels-last' when its model has convolutions. Sources without it yield NCHW.
    */
   memoryFormat?: MemoryFormat;
+  /**
+   * One-off work before the first pass, which `Learner.fit` awaits before timing any epoch (ImageLoader decodes
+   * into its cache here, so the first epoch's samples/s measures training, not decoding).
+   */
+  prepare?(): Promise<void>;
 }
 
 /** Asks `source` for channels-last batches when `channelsLast` and it can choose its layout. */
@@ -71,6 +76,12 @@ export class DataLoader implements BatchSource, Iterable<Batch> {
 
   /** Batches over `dataset`. */
   constructor(readonly dataset: Dataset, options: DataLoaderOptions) {
+    // NOTE: plain JS callers (or `const { train } = loadSample()`, which has no `train`) would otherwise get
+    // an empty or crashing loader only at fit time.
+    if (!dataset || typeof dataset.getBatch !== 'function' || !Number.isInteger(dataset.length)) {
+      throw new Error(`DataLoader: the first argument must be a Dataset (e.g. loadSample({ split: 'train' }) or a TensorDataset), got ${describeValue(dataset)}`);
+    }
+    if (!options || typeof options !== 'object') throw new Error(`DataLoader: options must be an object like { batchSize: 64 }, got ${describeValue(options)}`);
     if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new Error(`DataLoader: batchSize must be a positive integer, got ${options.batchSize}`);
     this.batchSize = options.batchSize;
     this.shuffle = options.shuffle ?? false;
@@ -141,4 +152,12 @@ export class DataLoader implements BatchSource, Iterable<Batch> {
     this.epoch = state.epoch;
     this.random.setState(state.rng);
   }
+}
+
+/** A short description of a value for error messages. */
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value !== 'object') return `${typeof value} ${JSON.stringify(value)}`;
+  const keys = Object.keys(value).slice(0, 5);
+  return `${value.constructor?.name ?? 'an object'}${keys.length ? ` with keys ${keys.join(', ')}` : ''}`;
 }

@@ -4,20 +4,12 @@ import { type ChartSpec, type MarkerSpec, saveChart } from './chart.js';
 
 const BLUE = '#1f77b4'; const ORANGE = '#ff7f0e'; const GREEN = '#2ca02c'; const RED = '#d62728'; const PURPLE = '#9467bd';
 
-/**
- * Smoothed loss against learning rate on a log axis, with the suggestions marked (fastai's
- * `recorder.plot_lr_find()`, `sched.plot()` in fastai v1). Resolves to the path written.
- */
-export function plotLrFind(result: LrFindResult, path: string, options: { title?: string; mark?: Array<keyof LrFindResult['suggestions']> } = {}): Promise<string> {
+/** The chart of {@link plotLrFind}: the y range holds the curve up to its minimum and every marked suggestion. */
+export function lrFindChart(result: LrFindResult, options: { title?: string; mark?: Array<keyof LrFindResult['suggestions']> } = {}): ChartSpec {
   const { lrs, losses, suggestions } = result;
   // NOTE: like fastai, the last 5 points (usually the divergence) are left off so the curve keeps its scale.
   const end = Math.max(2, lrs.length - 5);
   const shown = losses.slice(0, end).filter(Number.isFinite);
-  const low = Math.min(...shown);
-  // NOTE: the y range covers the curve up to its minimum (plus a margin for the rise after it); the
-  // divergence runs off the top instead of squashing the interesting part flat.
-  const before = shown.slice(0, shown.indexOf(low) + 1);
-  const high = Math.max(...before) + 0.25 * (Math.max(...before) - low) || low + 1;
   const colors: Record<string, string> = { valley: RED, steep: GREEN, minimum: PURPLE };
   const markers: MarkerSpec[] = (options.mark ?? ['valley', 'steep', 'minimum']).map((name) => {
     const point = suggestions[name];
@@ -25,13 +17,27 @@ export function plotLrFind(result: LrFindResult, path: string, options: { title?
     const x = name === 'minimum' ? point.lr * 10 : point.lr;
     return { x, y: point.loss, label: `${name}: ${point.lr.toExponential(2)}`, color: colors[name] };
   });
-  return saveChart({
+  const low = Math.min(...shown, ...markers.map((m) => m.y));
+  // NOTE: the y range covers the curve up to its minimum (plus a margin for the rise after it) and every
+  // marker; the divergence runs off the top instead of squashing the interesting part flat.
+  const before = shown.slice(0, shown.indexOf(Math.min(...shown)) + 1);
+  const top = Math.max(...before, ...markers.map((m) => m.y));
+  const high = top + 0.25 * (top - low) || low + 1;
+  return {
     title: options.title ?? 'Learning rate finder',
     x: { label: 'Learning rate (log scale)', log: true },
     y: { label: 'Loss (smoothed)', min: low - 0.05 * (high - low), max: high + 0.05 * (high - low) },
     series: [{ x: lrs.slice(0, end), y: losses.slice(0, end), label: 'smoothed loss', color: BLUE }],
     markers,
-  }, path);
+  };
+}
+
+/**
+ * Smoothed loss against learning rate on a log axis, with the suggestions marked (fastai's
+ * `recorder.plot_lr_find()`, `sched.plot()` in fastai v1). Resolves to the path written.
+ */
+export function plotLrFind(result: LrFindResult, path: string, options: { title?: string; mark?: Array<keyof LrFindResult['suggestions']> } = {}): Promise<string> {
+  return saveChart(lrFindChart(result, options), path);
 }
 
 /** Learning rate (linear y, or log with `log`) against iteration, with momentum on a twin axis when given (fastai v1's `sched.plot_lr()`). */

@@ -163,6 +163,11 @@ export class Learner {
 
   /** A learner over `model` and `data`. */
   constructor(readonly model: Module, public data: DataPair, options: LearnerOptions = {}) {
+    for (const [name, source] of [['train', data?.train], ['valid', data?.valid]] as const) {
+      if ((name === 'train' || source !== undefined) && typeof (source as Partial<BatchSource> | undefined)?.[Symbol.asyncIterator] !== 'function') {
+        throw new Error(`Learner: data.${name} must be a DataLoader or ImageLoader (a BatchSource), got ${source === undefined ? 'undefined' : typeof source}`);
+      }
+    }
     this.lossFn = options.lossFn ?? ((pred, target) => crossEntropy(pred, target));
     this.optimizerFactory = options.optimizer ?? ((params, lr) => new Adam(params, { lr }));
     this.defaultLr = options.lr ?? 1e-3;
@@ -319,6 +324,8 @@ export class Learner {
     this.startEpoch = this.epoch = startEpoch;
     // NOTE: the iteration counts skipped epochs too, so schedules resume at the right position.
     this.iteration = startEpoch * this.data.train.length;
+    // NOTE: a loader that caches decoded images fills its cache first, so epoch 1's samples/s measures training.
+    for (const source of [this.data.train, this.data.valid]) await source?.prepare?.();
     const start = this.history.length;
     const extra = options.callbacks ?? [];
     for (const callback of extra) this.addCallback(callback);

@@ -82,10 +82,12 @@ export function valleySuggestion(lrs: number[], losses: number[]): LrPoint {
   return { lr: lrs[index], loss: losses[index] };
 }
 
-/** fastai's steep: the lr where d loss / d log(lr) is most negative. */
+/** fastai's steep: the lr where d loss / d log(lr) is most negative (among points no higher than the first). */
 export function steepSuggestion(lrs: number[], losses: number[]): LrPoint {
   let best = 0; let slope = Infinity;
   for (let i = 0; i + 1 < lrs.length; i++) {
+    // NOTE: a steep fall from a spike above the starting loss is noise after divergence, not a place to train at.
+    if (losses[i] > losses[0]) continue;
     const s = (losses[i + 1] - losses[i]) / (Math.log(lrs[i + 1]) - Math.log(lrs[i]));
     if (s < slope) { slope = s; best = i; }
   }
@@ -99,12 +101,19 @@ export function minimumSuggestion(lrs: number[], losses: number[]): LrPoint {
   return { lr: lrs[best] / 10, loss: losses[best] };
 }
 
-/** The three suggestions for a sweep (fastai trims the first numIt/10 and last 5 points, and stops at a NaN). */
+/**
+ * The three suggestions for a sweep. Like fastai it trims the first numIt/10 and last 5 points and stops at a
+ * NaN; it also ends the curve where, after its lowest point, the loss first rises above the starting loss
+ * (the divergence), so no suggestion lies past it.
+ */
 export function suggestLrs(lrs: number[], losses: number[], numIt: number): LrSuggestions {
   let end = Math.max(0, lrs.length - 5);
   const nan = losses.findIndex((l) => Number.isNaN(l));
   if (nan >= 0) end = Math.min(end, nan);
   const start = Math.min(Math.floor(numIt / 10), end);
+  let lowest = start;
+  for (let i = start; i < end; i++) if (losses[i] < losses[lowest]) lowest = i;
+  for (let i = lowest + 1; i < end; i++) if (losses[i] > losses[start]) { end = i; break; }
   const l = lrs.slice(start, end); const v = losses.slice(start, end);
   if (l.length < 2) throw new Error(`lr-find.ts: the sweep has too few points (${lrs.length}) for suggestions; raise numIt or lower startLr`);
   return { valley: valleySuggestion(l, v), steep: steepSuggestion(l, v), minimum: minimumSuggestion(l, v) };

@@ -54,7 +54,14 @@ export class ProgressCallback implements Callback {
     if (now - this.lastDraw < 100 && done < learn.numBatches) return;
     this.lastDraw = now;
     const elapsed = (now - this.phaseStart) / 1000;
-    const line = `epoch ${learn.epoch + 1}/${learn.epochs} ${renderBar(done, learn.numBatches, elapsed)} loss ${fmt(learn.trainLoss)}`;
+    // NOTE: the epoch's mean loss is updated after afterBatch, so on the first batch it is still NaN: show
+    // that batch's own loss then, and nothing rather than "NaN" when neither is known.
+    const loss = Number.isFinite(learn.trainLoss) ? learn.trainLoss : learn.lossValue;
+    const head = `epoch ${learn.epoch + 1}/${learn.epochs} `;
+    const tail = Number.isFinite(loss) ? ` loss ${fmt(loss)}` : '';
+    // NOTE: a narrow terminal gets a shorter bar, never a number cut in half.
+    const room = (this.out.columns ?? 120) - 1 - head.length - tail.length - renderBar(done, learn.numBatches, elapsed, 0).length;
+    const line = `${head}${renderBar(done, learn.numBatches, elapsed, Math.max(0, Math.min(30, room)))}${tail}`;
     this.out.write(`\r${line.slice(0, (this.out.columns ?? 120) - 1)}\x1b[K`);
   }
 

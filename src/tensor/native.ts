@@ -1,8 +1,8 @@
 /** Loading and configuring Kestrel's libtorch addon; the only file that touches it directly. */
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { existsSync } from 'node:fs';
 import { addonPath } from './addon-path.js';
+import { ensureAddonsBuilt } from './addon-build.js';
 
 /** Raw functions of the native addon (integer handles, see native/kestrel.cc). */
 export interface NativeBinding {
@@ -39,10 +39,8 @@ export interface NativeBinding {
 
 function load(): NativeBinding {
   const path = addonPath('kestrel');
-  if (!existsSync(path)) {
-    throw new Error(`kestrel: the native engine is not built (${path} is missing). ` +
-      'Run `npm install` (it builds native/ with node-gyp against libtorch; see README "libtorch").');
-  }
+  // NOTE: installed as a dependency, npm skips Kestrel's install script unless approved; build on first use then.
+  ensureAddonsBuilt();
   const binding = createRequire(import.meta.url)(path) as NativeBinding;
   // NOTE: libtorch defaults to 1 thread on small VMs; use every core unless told otherwise.
   const threads = Number(process.env.KESTREL_THREADS ?? availableParallelism());

@@ -1,4 +1,4 @@
-/** Transfer learning: MobileNetV2, architecture metadata, the fastai head, TransferModel, visionLearner and precompute. */
+/** Vision: ready-made architectures (the Keras MNIST CNN, an MLP, ResNet-18/34/50, MobileNetV2) and transfer learning (metadata, the fastai head, TransferModel, visionLearner, precompute). */
 export { MobileNetV2, mobilenetV2, InvertedResidual, ConvBNReLU6, makeDivisible, type MobileNetV2Options } from './mobilenet.js';
 export {
   modelMeta, archMeta, metaOf, cutModel, cutNames, cutGraph, resnetSplit, mobilenetV2Split, defaultSplit, graphSplit,
@@ -10,3 +10,5 @@ export { PrecomputeSource, type PrecomputeState, type PrecomputeSourceOptions } 
 export {
   visionLearner, VisionLearner, transferModel, buildTransferModel, type VisionLearnerOptions, type TransferArchitecture,
 } from './vision-learner.js';
+export { mnistCnn, mlp, type InputShape } from './simple.js';
+export { resnet18, resnet34, resnet50, ResNet, BasicBlock, Bottleneck, type ResNetOptions } from './resnet.js';

@@ -68,11 +68,16 @@ export class PrecomputeSource implements BatchSource {
       yield* this.images;
       return;
     }
-    yield* await this.prepare();
+    yield* await this.featureLoader();
+  }
+
+  /** Computes the features when active and not cached yet (Learner.fit awaits this before timing an epoch). */
+  async prepare(): Promise<void> {
+    if (this.active) await this.featureLoader();
   }
 
   /** Computes the features if they are not cached yet; returns the loader over them. */
-  async prepare(): Promise<DataLoader> {
+  async featureLoader(): Promise<DataLoader> {
     if (this.loader) return this.loader;
     const started = performance.now();
     const plain = this.images.withoutAugmentation?.() ?? this.images;

@@ -100,7 +100,7 @@ export class VisionLearner extends Learner {
   /** Computes the cached features now rather than on the next pass (precompute must be on); resolves when done. */
   async prepareFeatures(): Promise<void> {
     if (!this.precomputed) throw new Error('vision-learner.ts: prepareFeatures() needs precompute on (setPrecompute(true))');
-    for (const source of [this.data.train, this.data.valid]) if (source instanceof PrecomputeSource) await source.prepare();
+    for (const source of [this.data.train, this.data.valid]) if (source instanceof PrecomputeSource) await source.featureLoader();
   }
 
   /** freezeTo that also turns precompute off once body parameters train again. */

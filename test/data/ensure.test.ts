@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { readCifar10 } from '../../src/data/cifar.js';
@@ -111,6 +111,7 @@ test('extractTar reads archives written by GNU tar (long names, nested folders) 
     mkdirSync(join(source, long, '..'), { recursive: true });
     writeFileSync(join(source, long), Buffer.alloc(70_000, 7));
     writeFileSync(join(source, 'small.txt'), 'hello');
+    symlinkSync('/etc/hostname', join(source, 'link'));
     const tarball = join(dir, 'a.tar.gz');
     const made = spawnSync('tar', ['-czf', tarball, '-C', source, '.'], { encoding: 'utf8' });
     if (made.status !== 0) { t.skip(`GNU tar is not available: ${made.error?.message ?? made.stderr}`); return; }
@@ -118,16 +119,22 @@ test('extractTar reads archives written by GNU tar (long names, nested folders) 
     assert.ok(readFileSync(join(dir, 'out', long)).equals(Buffer.alloc(70_000, 7)));
     assert.equal(readFileSync(join(dir, 'out', 'small.txt'), 'utf8'), 'hello');
     assert.ok(entries.some((e) => e.path.endsWith(`${'n'.repeat(120)}.bin`) && e.size === 70_000 && e.type === 'file'));
+    assert.equal(existsSync(join(dir, 'out', 'link')), false, 'symbolic links are skipped');
+    assert.ok(!entries.some((e) => e.path.endsWith('link')));
 
     const evil = join(dir, 'evil.tar.gz');
-    writeFileSync(evil, tarGz([{ name: '../escape.txt', data: Buffer.from('x') }]));
+    writeFileSync(evil, tarGz([{ name: 'fine.txt', data: Buffer.from('ok') }, { name: '../escape.txt', data: Buffer.from('x') }]));
     await assert.rejects(extractTar(evil, join(dir, 'out2')), { message: `refusing to extract '../escape.txt' from '${evil}': the path leaves the destination folder` });
     assert.equal(existsSync(join(dir, 'escape.txt')), false);
+    assert.equal(existsSync(join(dir, 'out2')), false, 'nothing is written from a refused archive');
+    const absolute = join(dir, 'absolute.tar.gz');
+    writeFileSync(absolute, tarGz([{ name: '/tmp/kestrel-absolute.txt', data: Buffer.from('x') }]));
+    await assert.rejects(extractTar(absolute, join(dir, 'out5')), { message: `refusing to extract '/tmp/kestrel-absolute.txt' from '${absolute}': the path leaves the destination folder` });
 
     const truncated = join(dir, 'cut.tar.gz');
     const whole = tarGz([{ name: 'big.bin', data: Buffer.alloc(10_000, 1) }]);
     writeFileSync(truncated, gzipSync(gunzipSync(whole).subarray(0, 512 + 4000)));
-    await assert.rejects(extractTar(truncated, join(dir, 'out3')), { message: `truncated tar archive '${truncated}': 'big.bin' has 4000 of 10000 bytes` });
+    await assert.rejects(extractTar(truncated, join(dir, 'out3')), { message: `truncated tar archive '${truncated}': 'big.bin' (10000 bytes) is cut short` });
     const corrupt = join(dir, 'bad.tar.gz');
     writeFileSync(corrupt, whole.subarray(0, 40));
     await assert.rejects(extractTar(corrupt, join(dir, 'out4')), new RegExp(`cannot extract '${corrupt.replace(/[.]/g, '\\.')}': `));

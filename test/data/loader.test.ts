@@ -12,6 +12,9 @@ test('batch counts, last batch and dropLast', () => {
   assert.equal(dropping.numSamples, 8);
   assert.deepEqual(samplesOf(dropping).flat(), [0, 1, 2, 3, 4, 5, 6, 7]);
   assert.throws(() => new DataLoader(ds, { batchSize: 0 }), /batchSize must be a positive integer, got 0/);
+  // NOTE: README once had `const { train, test } = loadFashionMnist()`, which made `train` undefined.
+  assert.throws(() => new DataLoader(undefined as never, { batchSize: 4 }), { message: "DataLoader: the first argument must be a Dataset (e.g. loadSample({ split: 'train' }) or a TensorDataset), got undefined" });
+  assert.throws(() => new DataLoader({ train: ds } as never, { batchSize: 4 }), /must be a Dataset .*got Object with keys train$/);
   const exact = new DataLoader(ds, { batchSize: 5, dropLast: true });
   assert.deepEqual([exact.length, exact.numSamples], [2, 10], 'dropLast drops nothing when the batches divide evenly');
   const big = new DataLoader(ds, { batchSize: 64 });

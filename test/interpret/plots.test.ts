@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { Recorder, type EpochRecord, type LrFindResult } from '../../src/learn/index.js';
 import { SGD } from '../../src/optim/index.js';
-import { linearTicks, logTicks, plotHistory, plotLrFind, plotLrSchedule, renderChart } from '../../src/interpret/index.js';
+import { linearTicks, logTicks, lrFindChart, plotHistory, plotLrFind, plotLrSchedule, renderChart } from '../../src/interpret/index.js';
 import { blobLearner } from '../learn/fixtures.js';
 
 
@@ -56,6 +56,17 @@ test('plotLrFind draws a log-x loss curve with the suggestions marked; plotLrSch
   } finally {
     if (!OUT) rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('lrFindChart: every suggestion marker lies inside the y range, even one above the curve', () => {
+  const lrs = Array.from({ length: 40 }, (_, i) => 1e-6 * 10 ** (i / 6));
+  const losses = lrs.map((_, i) => (i < 25 ? 2.3 - i * 0.07 : 0.6 + (i - 25) ** 2));
+  const point = (i: number) => ({ lr: lrs[i], loss: losses[i] });
+  // NOTE: a hand-made 'steep' past the divergence (loss 26.6): older suggestions could land there.
+  const chart = lrFindChart({ lrs, losses, rawLosses: losses, suggestions: { valley: point(15), steep: point(30), minimum: { lr: lrs[24] / 10, loss: losses[24] } } });
+  const { min, max } = chart.y;
+  for (const marker of chart.markers ?? []) assert.ok(marker.y >= min! && marker.y <= max!, `${marker.label} at ${marker.y} within [${min}, ${max}]`);
+  assert.ok(max! < 40, `the divergence itself still runs off the top (max ${max})`);
 });
 
 test('plotHistory draws train/valid loss and accuracy on twin axes', async () => {

@@ -118,6 +118,22 @@ test('Recorder keeps loss, lr and momentum per batch, and epoch records', async 
   assert.ok(Math.abs(mean - learn.history[1].trainLoss) < 1e-9, 'equal batches: epoch loss is the mean batch loss');
 });
 
+test("CSVLogger quotes a metric name holding a comma and reads its own file back when appending", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kestrel-cb-'));
+  try {
+    const csv = join(dir, 'log.csv');
+    const learn = blobLearner({ metrics: [scripted('f1, "macro"', [0.5, 0.6, 0.7])], callbacks: [new CSVLogger(csv)] });
+    await learn.fit(1, 0.1);
+    const again = blobLearner({ metrics: [scripted('f1, "macro"', [0.6, 0.7])], callbacks: [new CSVLogger(csv, { append: true })] });
+    await again.fit(2, 0.1);
+    const lines = readFileSync(csv, 'utf8').trim().split('\n');
+    assert.equal(lines[0], 'epoch,trainLoss,validLoss,"f1, ""macro""",lr,seconds');
+    assert.deepEqual(lines.slice(1).map((l) => l.split(',')).map((cells) => [Number(cells[0]), Number(cells[3])]), [[1, 0.5], [1, 0.6], [2, 0.7]]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('CSVLogger writes one row per epoch; SaveModel saves every N epochs and the best, atomically', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kestrel-cb-'));
   try {

@@ -32,6 +32,19 @@ test('fastai suggestion functions on a hand-made curve', () => {
   assert.throws(() => suggestLrs([1, 2, 3], [1, 1, 1], 3), /too few points/);
 });
 
+test('suggestions stop at the divergence: a steep fall from a spike after it is never suggested', () => {
+  // 30 points, lr 1e-7 .. 10: flat, a descent to 0.5, then divergence with a spike (50) and a drop back (3).
+  const lrs = Array.from({ length: 30 }, (_, i) => 1e-7 * 10 ** (8 * i / 29));
+  const losses = [2.3, 2.3, 2.3, 2.3, 2.29, 2.25, 2.1, 1.8, 1.4, 1.0, 0.7, 0.55, 0.5, 0.52, 0.6, 0.9, 1.5, 2.4, 5, 50, 3, 2.9, 60, 80, 90, 95, 99, 100, 100, 100];
+  const { valley, steep, minimum } = suggestLrs(lrs, losses, 30);
+  for (const [name, point] of Object.entries({ valley, steep, minimum })) {
+    assert.ok(point.loss <= losses[3], `${name} loss ${point.loss} is not above the starting loss`);
+    assert.ok(point.lr <= lrs[12] * 1.0001, `${name} lr ${point.lr} is not past the minimum`);
+  }
+  assert.deepEqual(steep, { lr: lrs[7], loss: 1.8 }, 'the fastest fall of the descent (1.8 -> 1.4)');
+  assert.deepEqual(minimum, { lr: lrs[12] / 10, loss: 0.5 });
+});
+
 test('lrFind on linear regression: exponential sweep, divergence stop, suggestion trains to convergence', async () => {
   const { learn, sources } = regressionLearner();
   const weights = tidy(() => learn.model.parameters().map((p) => p.clone()));

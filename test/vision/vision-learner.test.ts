@@ -139,7 +139,7 @@ test('precompute: cached features give the full forward pass\'s outputs (eval), 
   const learn = visionLearner(data, 'resnet18', { freeze: true, precompute: true, progress: false, log: (m) => messages.push(m) });
   assert.ok(learn.precompute);
   await learn.prepareFeatures();
-  const valid = learn.data.valid as PrecomputeSource;
+  const valid = learn.data.valid as unknown as PrecomputeSource;
   assert.ok(valid instanceof PrecomputeSource);
   assert.deepEqual(valid.featureShape, [1024, 1, 1]);
   assert.ok(messages.some((m) => /cached 12 training features of \[1024, 1, 1\] \(1,024 floats each, 0\.0 MiB\)/.test(m)), messages.join('\n'));

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { BadImageError, describeImageError, tooLarge } from './bad-image.js';
-import { decodeJpegFast, fastJpegHeader } from './native-jpeg.js';
+import { fastHeader, fastImage } from './fast-decode.js';
 
 /** File extensions read as images (sharp's JPEG, PNG, WebP, GIF and TIFF loaders). */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff'];
@@ -107,17 +107,36 @@ export async function readHeader(input: string | Buffer, file: string, maxPixels
 
 const TAIL_BYTES = 64;
 
+/** Files up to this size are read whole when probed, so plain JPEGs and PNGs need no sharp call. */
+const QUICK_PROBE_BYTES = 1 << 20;
+
+/** Throws when a JPEG or PNG lacks its end marker (FF D9, or the IEND chunk) in `tail`: a cut-off file. */
+function checkComplete(tail: Uint8Array, format: string, file: string): void {
+  if (format !== 'jpeg' && format !== 'png') return;
+  const end = Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength);
+  const complete = format === 'jpeg' ? end.includes(Buffer.from([0xff, 0xd9])) : end.includes(Buffer.from('IEND'));
+  if (!complete) throw new BadImageError(file, `truncated ${format === 'jpeg' ? 'JPEG' : 'PNG'} (file ends before the image data does)`);
+}
+
 /** Fast validation at dataset creation: file checks, the header, and (for JPEG/PNG) whether the file is cut short. */
 export async function probeImage(file: string, maxPixels = DEFAULT_MAX_PIXELS): Promise<ImageHeader> {
   const size = await checkFile(file);
+  if (size <= QUICK_PROBE_BYTES) {
+    // NOTE: a small file is read whole (about 10 us) and plain JPEGs and PNGs are checked without sharp, whose
+    // metadata call costs a thread hand-off: most of the time of scanning thousands of small images.
+    const bytes = await readImageFile(file);
+    const quick = fastHeader(bytes, file, maxPixels);
+    if (quick) {
+      checkComplete(bytes.subarray(Math.max(0, bytes.length - TAIL_BYTES)), quick.format, file);
+      return quick;
+    }
+  }
   const header = await readHeader(file, file, maxPixels);
   if (header.format === 'jpeg' || header.format === 'png') {
     const tail = Buffer.alloc(Math.min(TAIL_BYTES, size));
     const handle = await open(file, 'r');
     try { await handle.read(tail, 0, tail.length, size - tail.length); } finally { await handle.close(); }
-    // NOTE: a JPEG ends with the EOI marker FF D9 and a PNG with an IEND chunk; a cut-off file has neither.
-    const complete = header.format === 'jpeg' ? tail.includes(Buffer.from([0xff, 0xd9])) : tail.includes(Buffer.from('IEND'));
-    if (!complete) throw new BadImageError(file, `truncated ${header.format === 'jpeg' ? 'JPEG' : 'PNG'} (file ends before the image data does)`);
+    checkComplete(tail, header.format, file);
   }
   return header;
 }
@@ -153,10 +172,9 @@ export async function finishPixels(pipeline: sharp.Sharp, file: string, options:
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: info.channels };
 }
 
-/** Decodes a whole image file's bytes: plain JPEGs natively (libjpeg-turbo), everything else with sharp. */
+/** Decodes a whole image file's bytes: plain JPEGs and PNGs by the fast decoders, everything else with sharp. */
 export async function decodeImageBuffer(buffer: Buffer, file: string, options: ResolvedDecodeOptions): Promise<DecodedImage> {
-  const fast = fastJpegHeader(buffer, file, options.maxPixels);
-  const image = fast && decodeJpegFast(buffer, file, options, fast, null);
+  const image = fastImage(buffer, file, options)?.decode(null);
   if (image) return image;
   return finishPixels(orientedPipeline(buffer, options.maxPixels), file, options, await readHeader(buffer, file, options.maxPixels));
 }

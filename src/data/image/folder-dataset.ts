@@ -101,10 +101,22 @@ async function labelFolder(dir: string, labels: LabelSource, csv: Map<string, st
   return out;
 }
 
-function reportEmptyClasses(dir: string, present: Labelled[], labels: LabelSource, bad: BadImage[], folders: string[]): void {
+/** Class folders under `dir` without a usable image, added to `empty` (folder paths by class name). */
+function findEmptyClasses(dir: string, present: Labelled[], labels: LabelSource, folders: string[], empty: Map<string, string[]>): void {
   if (labels !== 'folder') return;
   const seen = new Set(present.map((p) => p.label));
-  for (const name of folders) if (!seen.has(name)) bad.push({ file: join(dir, name), reason: `class '${name}' has no usable images` });
+  for (const name of folders) if (!seen.has(name)) empty.set(name, [...(empty.get(name) ?? []), join(dir, name)]);
+}
+
+/** One line for the class folders that hold no usable image (they are not images, so not in the skipped count). */
+function reportEmptyClasses(empty: Map<string, string[]>, classes: string[], options: ImageFolderOptions): void {
+  const log = options.log ?? console.warn;
+  const list = (names: string[]) => names.map((name) => `'${name}' (${empty.get(name)!.join(', ')})`).join(', ');
+  // NOTE: a name that is a class through the other split is not left out, but that split lacks it.
+  const leftOut = [...empty.keys()].filter((name) => !classes.includes(name));
+  const partial = [...empty.keys()].filter((name) => classes.includes(name));
+  if (leftOut.length > 0) log(`kestrel: left out ${leftOut.length === 1 ? 'a class folder' : `${leftOut.length} class folders`} with no usable images: ${list(leftOut)}`);
+  if (partial.length > 0) log(`kestrel: ${partial.length === 1 ? 'a class has' : `${partial.length} classes have`} no usable images in one split: ${list(partial)}`);
 }
 
 function finish(bad: BadImage[], total: number, options: ImageFolderOptions): void {
@@ -122,6 +134,13 @@ function toDataset(items: Labelled[], classes: string[], description: string): I
   return new ImageDataset(items.map((i) => ({ file: i.file, label: index.get(i.label)! })), classes, description);
 }
 
+/** The train and valid folders of `root` when it is split already (`train/` and `valid/` or `val/`), else null. */
+export function splitFolders(root: string, options: Pick<ImageFolderOptions, 'trainName' | 'validName'> = {}): { trainDir: string; validDir: string } | null {
+  const trainDir = join(resolve(root), options.trainName ?? 'train');
+  const validDir = [options.validName ?? 'valid', 'val'].map((n) => join(resolve(root), n)).find(hasImagesOrFolders);
+  return hasImagesOrFolders(trainDir) && validDir ? { trainDir, validDir } : null;
+}
+
 /** Reads a labelled folder layout (split folders or a single folder split by `validPct`). */
 export async function imageFolders(root: string, options: ImageFolderOptions = {}): Promise<ImageFolders> {
   const dir = resolve(root);
@@ -131,20 +150,22 @@ export async function imageFolders(root: string, options: ImageFolderOptions = {
   const validate = options.validate ?? true;
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const bad: BadImage[] = [];
+  const empty = new Map<string, string[]>();
   const trainDir = join(dir, options.trainName ?? 'train');
-  const validDir = [options.validName ?? 'valid', 'val'].map((n) => join(dir, n)).find(hasImagesOrFolders);
+  const split = splitFolders(dir, options);
   let train: Labelled[]; let valid: Labelled[]; let total: number;
-  if (hasImagesOrFolders(trainDir) && validDir) {
+  if (split) {
+    const { validDir } = split;
     train = await labelFolder(trainDir, labels, csv, bad, validate, maxPixels);
     valid = await labelFolder(validDir, labels, csv, bad, validate, maxPixels);
     total = train.length + valid.length + bad.length;
-    reportEmptyClasses(trainDir, train, labels, bad, await subfolders(trainDir));
-    reportEmptyClasses(validDir, valid, labels, bad, await subfolders(validDir));
+    findEmptyClasses(trainDir, train, labels, await subfolders(trainDir), empty);
+    findEmptyClasses(validDir, valid, labels, await subfolders(validDir), empty);
   } else {
     const all = await labelFolder(hasImagesOrFolders(trainDir) ? trainDir : dir, labels, csv, bad, validate, maxPixels);
     total = all.length + bad.length;
     const folders = (await subfolders(dir)).filter((n) => n !== (options.testName ?? 'test'));
-    reportEmptyClasses(dir, all, labels, bad, folders);
+    findEmptyClasses(dir, all, labels, folders, empty);
     const validPct = options.validPct ?? 0.2;
     if (!(validPct >= 0 && validPct < 1)) throw new Error(`validPct must be in [0, 1), got ${validPct}`);
     const order = epochOrder(all.length, options.seed ?? 42, 0, true);
@@ -158,6 +179,11 @@ export async function imageFolders(root: string, options: ImageFolderOptions = {
   const missing = classes.filter((c) => !train.some((i) => i.label === c));
   for (const c of missing) bad.push({ file: join(dir, c), reason: `class '${c}' has validation images but no training images` });
   finish(bad, total, options);
+  reportEmptyClasses(empty, classes, options);
+  if (classes.length === 1) {
+    (options.log ?? console.warn)(`kestrel: ${root} has a single class ('${classes[0]}'), so the model can only ever predict it; `
+      + `a classifier needs at least two classes, each in its own sub-folder (${join(root, '<class>')}/*)`);
+  }
   const testDir = join(dir, options.testName ?? 'test');
   let test: ImageDataset | undefined;
   if (hasImagesOrFolders(testDir)) test = await testFolder(testDir, classes, options);

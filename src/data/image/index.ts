@@ -9,7 +9,7 @@ export { type Preprocessing, type ImageSource, type FailedImage, checkPreprocess
 export { SampleRng } from './rng.js';
 export { type LabelSource, type CsvLabels } from './labels.js';
 export { hasImageFiles, listImageFiles } from './scan.js';
-export { ImageDataset, type ImageFolderOptions, type ImageFolders, type ImageItem, imageFolders, unlabelledImages } from './folder-dataset.js';
+export { ImageDataset, type ImageFolderOptions, type ImageFolders, type ImageItem, imageFolders, splitFolders, unlabelledImages } from './folder-dataset.js';
 export { IMAGENET_MEAN, IMAGENET_STD, type Normalization } from './normalize.js';
 export { computeImageStats, type ImageStatsOptions } from './stats.js';
 export { ImageLoader, type ImageLoaderOptions, type ImageLoaderState } from './worker-loader.js';

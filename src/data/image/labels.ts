@@ -1,6 +1,7 @@
 /** Where labels come from: the class sub-folder, a regular expression on the file name, or a `file,label` CSV. */
 import { readFileSync } from 'node:fs';
 import { basename, relative, resolve, sep } from 'node:path';
+import { parseCsvRows } from '../csv.js';
 
 /** Labels from a CSV file with a header row; `file` paths are relative to the split folder. */
 export interface CsvLabels {
@@ -20,40 +21,25 @@ export type LabelResult = { label: string } | { reason: string };
 /** Labels files under `root` (an absolute split folder). */
 export type Labeller = (file: string) => LabelResult;
 
-function splitCsvLine(line: string): string[] {
-  const cells: string[] = [];
-  let cell = ''; let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') { cell += '"'; i++; } else if (ch === '"') quoted = false; else cell += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') { cells.push(cell); cell = ''; } else cell += ch;
-  }
-  cells.push(cell);
-  return cells.map((c) => c.trim());
-}
-
 /** Reads a labels CSV into a map from normalised relative path to label; errors name the CSV line. */
 export function readLabelsCsv(source: CsvLabels): Map<string, string> {
   let text: string;
   try { text = readFileSync(source.csv, 'utf8'); } catch (error) { throw new Error(`cannot read labels CSV ${source.csv}: ${(error as Error).message}`); }
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  if (lines.length < 2) throw new Error(`labels CSV ${source.csv} has no rows (expected a header like 'file,label' and one row per image)`);
-  const header = splitCsvLine(lines[0]);
+  const rows = parseCsvRows(text, `labels CSV ${source.csv}`);
+  if (rows.length < 2) throw new Error(`labels CSV ${source.csv} has no rows (expected a header like 'file,label' and one row per image)`);
+  const header = rows[0].cells;
   const fileIndex = source.fileColumn ? header.indexOf(source.fileColumn) : Math.max(0, header.indexOf('file'));
   const labelIndex = source.labelColumn ? header.indexOf(source.labelColumn) : (header.indexOf('label') >= 0 ? header.indexOf('label') : 1);
   if (fileIndex < 0 || labelIndex < 0 || labelIndex >= header.length) {
-    throw new Error(`labels CSV ${source.csv}: header '${lines[0]}' lacks column ${fileIndex < 0 ? source.fileColumn : source.labelColumn ?? 'label'}`);
+    throw new Error(`labels CSV ${source.csv}: header '${header.join(',')}' lacks column ${fileIndex < 0 ? source.fileColumn : source.labelColumn ?? 'label'}`);
   }
   const map = new Map<string, string>();
-  for (let i = 1; i < lines.length; i++) {
-    const cells = splitCsvLine(lines[i]);
+  for (const { cells, line } of rows.slice(1)) {
     const file = cells[fileIndex]; const label = cells[labelIndex];
-    if (!file || label === undefined || label === '') throw new Error(`labels CSV ${source.csv} line ${i + 1}: needs a file and a label, got '${lines[i]}'`);
+    if (!file || label === undefined || label === '') throw new Error(`labels CSV ${source.csv} line ${line}: needs a file and a label, got '${cells.join(',')}'`);
     const key = file.split(/[\\/]/).join('/');
     const previous = map.get(key);
-    if (previous !== undefined && previous !== label) throw new Error(`labels CSV ${source.csv} line ${i + 1}: ${file} is labelled both '${previous}' and '${label}'`);
+    if (previous !== undefined && previous !== label) throw new Error(`labels CSV ${source.csv} line ${line}: ${file} is labelled both '${previous}' and '${label}'`);
     map.set(key, label);
   }
   return map;

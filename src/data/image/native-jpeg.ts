@@ -23,11 +23,15 @@ export interface ImageBinding {
 
 let binding: ImageBinding | null | undefined;
 
-/** The image addon, or null when it is not built or `KESTREL_FAST_JPEG=0` turns the fast path off. */
+/**
+ * The image addon, or null when it is not built or `KESTREL_FAST_DECODE=0` (or its older name `KESTREL_FAST_JPEG=0`)
+ * turns the fast JPEG and PNG paths off, so that sharp decodes everything.
+ */
 export function imageAddon(): ImageBinding | null {
   if (binding !== undefined) return binding;
   const path = addonPath('kestrel_image');
-  binding = process.env.KESTREL_FAST_JPEG === '0' || !existsSync(path) ? null : createRequire(import.meta.url)(path) as ImageBinding;
+  const off = process.env.KESTREL_FAST_DECODE === '0' || process.env.KESTREL_FAST_JPEG === '0';
+  binding = off || !existsSync(path) ? null : createRequire(import.meta.url)(path) as ImageBinding;
   return binding;
 }
 
@@ -72,7 +76,12 @@ export function dctScaleDenominator(crop: CropRect, outWidth: number, outHeight:
 }
 
 /** Width and height of a JPEG as stored (the fast path only takes unrotated ones). */
-export interface JpegSize { width: number; height: number }
+export interface JpegSize {
+  width: number;
+  height: number;
+  /** One component (a grey JPEG). */
+  grey?: boolean;
+}
 
 /** What the fast path is asked to do: a crop of the (unrotated) image, resized to out size, maybe flipped. */
 export interface FastJpegRequest {
@@ -93,7 +102,7 @@ export function fastJpegHeader(bytes: Uint8Array, file: string, maxPixels: numbe
   if (header.colourSpace === 'cmyk' || header.colourSpace === 'ycck' || header.colourSpace === 'unknown') return null;
   if (jpegOrientation(bytes) !== 1) return null;
   if (header.width * header.height > maxPixels) throw tooLarge(file, header.width, header.height, maxPixels);
-  return { width: header.width, height: header.height };
+  return { width: header.width, height: header.height, grey: header.colourSpace === 'grey' };
 }
 
 const TRUNCATED = /premature end/i;

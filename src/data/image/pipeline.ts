@@ -1,7 +1,8 @@
 /** One sample end to end: read, check header, plan the transform, crop/resize/flip (native JPEG path or sharp), warp and colour in JS. */
 import { BadImageError, describeImageError } from './bad-image.js';
-import { type DecodedImage, type ResolvedDecodeOptions, decodeImageBuffer, finishPixels, orientedPipeline, readHeader, readImageFile } from './decode.js';
-import { decodeJpegFast, fastJpegHeader, imageAddon } from './native-jpeg.js';
+import { type DecodedImage, type ImageHeader, type ResolvedDecodeOptions, decodeImageBuffer, finishPixels, orientedPipeline, readHeader, readImageFile } from './decode.js';
+import { fastImage } from './fast-decode.js';
+import { imageAddon } from './native-jpeg.js';
 import { SampleRng } from './rng.js';
 import { type ImageTransforms, type TransformPlan, planTransform } from './transforms.js';
 import { adjustColour, warpImage } from './warp.js';
@@ -21,12 +22,13 @@ export async function loadImageSample(file: string, transforms: ImageTransforms 
 /** Like {@link loadImageSample} for bytes already in memory (`file` names them in errors). */
 export async function transformImageBuffer(buffer: Buffer, file: string, transforms: ImageTransforms | null, decode: ResolvedDecodeOptions, key: SampleKey): Promise<DecodedImage> {
   if (!transforms) return decodeImageBuffer(buffer, file, decode);
-  // NOTE: plain JPEGs (most photo datasets) take the native path; it returns null for anything it does not handle.
-  const fast = (transforms.kernel ?? 'linear') === 'linear' ? fastJpegHeader(buffer, file, decode.maxPixels) : null;
+  // NOTE: plain JPEGs and PNGs (most datasets) take a fast path; it returns null for anything it does not handle.
+  const fast = (transforms.kernel ?? 'linear') === 'linear' ? fastImage(buffer, file, decode) : null;
   const header = fast ?? await readHeader(buffer, file, decode.maxPixels);
   const plan = planTransform(transforms, header.width, header.height, new SampleRng(key.seed, key.epoch, key.index));
   const request = { crop: plan.crop, outWidth: plan.resizeWidth, outHeight: plan.resizeHeight, flipHorizontal: plan.flipHorizontal, flipVertical: plan.flipVertical };
-  let image = (fast && plan.fit === 'fill' && decodeJpegFast(buffer, file, decode, fast, request)) || await sharpSample(buffer, file, decode, transforms, plan);
+  let image = (fast && plan.fit === 'fill' && fast.decode(request))
+    || await sharpSample(buffer, file, decode, transforms, plan, 'space' in header ? header : undefined);
   if (plan.warp) {
     const data = warpImage(image.data, image.width, image.height, image.channels, plan.warp, plan.outWidth, plan.outHeight);
     image = { data, width: plan.outWidth, height: plan.outHeight, channels: image.channels };
@@ -41,8 +43,9 @@ export async function transformImageBuffer(buffer: Buffer, file: string, transfo
  * NOTE: one resize for every format means a PNG and a JPEG of the same pixels give the same sample, the filter is
  * PIL's (torchvision's) bilinear, and the exported web page can replicate it exactly.
  */
-async function sharpSample(buffer: Buffer, file: string, decode: ResolvedDecodeOptions, transforms: ImageTransforms, plan: TransformPlan): Promise<DecodedImage> {
-  const header = await readHeader(buffer, file, decode.maxPixels);
+async function sharpSample(buffer: Buffer, file: string, decode: ResolvedDecodeOptions, transforms: ImageTransforms, plan: TransformPlan, known?: ImageHeader): Promise<DecodedImage> {
+  // NOTE: the header read for the plan is reused: each sharp call is a thread hand-off, the main cost for small images.
+  const header = known ?? await readHeader(buffer, file, decode.maxPixels);
   const addon = imageAddon();
   if (addon && plan.fit === 'fill' && (transforms.kernel ?? 'linear') === 'linear') {
     const full = await finishPixels(orientedPipeline(buffer, decode.maxPixels), file, decode, header);

@@ -76,7 +76,8 @@ export class ImageLoader implements BatchSource {
   /** Decoded samples by dataset index (null: known bad), when caching. */
   private readonly cache: Map<number, Uint8Array | null> | null;
   private cachedShape: [number, number, number] = [0, 0, 0];
-  private readonly transforms: ImageTransforms | null;
+  /** The per-sample transforms (null: decoded at the stored size). */
+  readonly transforms: ImageTransforms | null;
   private readonly decode: ReturnType<typeof resolveDecodeOptions>;
   private readonly stats: { mean: number[]; std: number[] } | null;
   private pool: WorkerPool | null = null;
@@ -200,6 +201,44 @@ export class ImageLoader implements BatchSource {
       throw new Error(`bad image ${bad[0].file}: ${bad[0].reason}${bad.length > 1 ? ` (and ${bad.length - 1} more in this batch)` : ''}`);
     }
     for (const b of bad) this.skipped.add(b);
+  }
+
+  /**
+   * Decodes every sample into the cache now, when this loader caches (deterministic transforms whose samples fit in
+   * memory) and the cache is not full yet, logging a line before and after. `Learner.fit` calls it, so the first
+   * epoch trains on cached samples like the others instead of counting the decoding as training time.
+   */
+  async prepare(): Promise<void> {
+    const cache = this.cache;
+    if (!cache || cache.size >= this.dataset.length) return;
+    const log = this.options.log ?? console.warn;
+    const started = performance.now();
+    const skippedBefore = this.skipped.size;
+    const count = this.dataset.length.toLocaleString('en-US');
+    log(`kestrel: decoding ${count} images of ${this.dataset.description} into memory once, before training (every epoch reuses them)`);
+    const pool = this.getPool();
+    const missing = this.dataset.items.map((_, i) => i).filter((i) => !cache.has(i));
+    const tasks: BatchTask[] = [];
+    for (let at = 0; at < missing.length; at += this.options.batchSize) {
+      const indices = missing.slice(at, at + this.options.batchSize);
+      tasks.push({ id: tasks.length, epoch: 0, indices, files: indices.map((i) => this.dataset.items[i].file) });
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < tasks.length) {
+        const result = this.toCache(await pool.run(tasks[next++]));
+        this.recordBad(result.bad);
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(this.options.prefetch, tasks.length) }, worker));
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    log(`kestrel: decoded ${count} images in ${seconds.toFixed(1)} s (${Math.round(missing.length / seconds).toLocaleString('en-US')} images/s)`);
+    if (this.skipped.size > skippedBefore) log(`kestrel: ${this.skipped.summary(this.dataset.length)}`);
   }
 
   /** One epoch of batches, in order, loading up to `prefetch` batches ahead. */

@@ -1,6 +1,7 @@
 /** CSVLogger: one CSV row per epoch (epoch, losses, metrics, lr, time), rewritten atomically. */
 import { existsSync, readFileSync } from 'node:fs';
 import { writeTextFileAtomic } from '../../tensor/index.js';
+import { csvLine, parseCsvRows } from '../../data/csv.js';
 import { isMainProcess } from '../../distributed/index.js';
 import type { Callback } from '../events.js';
 import type { Learner } from '../learner.js';
@@ -13,7 +14,7 @@ import type { Learner } from '../learner.js';
 export class CSVLogger implements Callback {
   readonly name = 'CSVLogger';
   readonly order = 60;
-  private lines: string[] = [];
+  private rows: string[][] = [];
 
   /** Logs to `path`; `append` keeps an existing file's rows (default false). */
   constructor(readonly path: string, readonly options: { append?: boolean } = {}) {}
@@ -24,12 +25,12 @@ export class CSVLogger implements Callback {
   }
 
   beforeFit(learn: Learner): void {
-    const header = CSVLogger.columns(learn).join(',');
+    const header = CSVLogger.columns(learn);
     const keep = (this.options.append || learn.startEpoch > 0) && existsSync(this.path);
-    this.lines = keep ? readFileSync(this.path, 'utf8').split('\n').filter((l) => l !== '') : [header];
+    this.rows = keep ? parseCsvRows(readFileSync(this.path, 'utf8'), `CSVLogger: '${this.path}'`).map((r) => r.cells) : [header];
     // NOTE: rows written after the checkpoint a resumed fit starts from are dropped (they are redone).
-    if (learn.startEpoch > 0) this.lines = this.lines.filter((line, i) => i === 0 || Number(line.split(',')[0]) <= learn.startEpoch);
-    if (this.lines[0] !== header) throw new Error(`CSVLogger: '${this.path}' has columns ${this.lines[0]}, expected ${header}`);
+    if (learn.startEpoch > 0) this.rows = this.rows.filter((row, i) => i === 0 || Number(row[0]) <= learn.startEpoch);
+    if (csvLine(this.rows[0] ?? []) !== csvLine(header)) throw new Error(`CSVLogger: '${this.path}' has columns ${csvLine(this.rows[0] ?? [])}, expected ${csvLine(header)}`);
     this.write();
   }
 
@@ -40,12 +41,12 @@ export class CSVLogger implements Callback {
       const value = record.metrics[column] ?? record[column];
       return typeof value === 'number' ? String(value) : '';
     });
-    this.lines.push(cells.join(','));
+    this.rows.push(cells);
     this.write();
   }
 
   // NOTE: in data-parallel training only rank 0 writes (every rank sees the same, reduced, numbers).
   private write(): void {
-    if (isMainProcess()) writeTextFileAtomic(this.path, this.lines.join('\n') + '\n');
+    if (isMainProcess()) writeTextFileAtomic(this.path, this.rows.map(csvLine).join('\n') + '\n');
   }
 }

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
+import { ImageDataset } from '../../../src/data/image/index.js';
 
 /** A fresh temporary folder. */
 export function tempDir(prefix = 'kestrel-img-'): string {
@@ -47,7 +48,8 @@ export function formatOf(path: string): keyof sharp.FormatEnum {
   return ({ jpg: 'jpeg', jpeg: 'jpeg', png: 'png', webp: 'webp', gif: 'gif', tif: 'tiff', tiff: 'tiff' } as Record<string, keyof sharp.FormatEnum>)[ext];
 }
 
-function crc32(buffer: Buffer): number {
+/** The CRC-32 of PNG chunks. */
+export function crc32(buffer: Buffer): number {
   let crc = 0xffffffff;
   for (const byte of buffer) {
     crc ^= byte;
@@ -88,4 +90,17 @@ export function samplePhotos(): string[] {
     for (const name of readdirSync(dir)) if ((wanted.test(name) || dir === process.env.KESTREL_PHOTOS) && !found.has(name)) found.set(name, join(dir, name));
   }
   return [...found.values()].sort();
+}
+
+/** `n` 12x12 PNGs (the ones in `broken` are text), labelled alternately. */
+export async function pngs(n: number, broken: number[] = []): Promise<ImageDataset> {
+  const dir = tempDir();
+  const items = [];
+  for (let i = 0; i < n; i++) {
+    const pixels = pattern(12, 12).map((v) => (v + i * 17) & 255);
+    const file = join(dir, `${i}.png`);
+    writeFile(file, broken.includes(i) ? Buffer.from('not a png') : await fromRaw(pixels, 12, 12).png().toBuffer());
+    items.push({ file, label: i % 2 });
+  }
+  return new ImageDataset(items, ['a', 'b'], `${dir} (train)`);
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import { imageFolders, unlabelledImages } from '../../../src/data/image/index.js';
@@ -69,6 +69,41 @@ test('labels from a file-name pattern and from a CSV; a mismatch is reported, ne
   assert.match(logged[0], /missing\.png \(file is missing or a dangling link\)/);
   const conflicting = writeFile(join(csvRoot, 'bad.csv'), 'file,label\nx1.png,zebra\nx1.png,horse\n');
   await assert.rejects(imageFolders(join(csvRoot, 'pics'), { labels: { csv: conflicting } }), /bad\.csv line 3: x1\.png is labelled both 'zebra' and 'horse'/);
+});
+
+test('labels CSV: quoted fields may hold newlines, commas and quotes (RFC 4180); errors name the line a record starts on', async () => {
+  const root = tempDir();
+  for (const name of ['a.png', 'b.png', 'c.png']) await solidImage(join(root, 'pics', name), 8, 8, [9, 9, 9]);
+  // NOTE: a spreadsheet export with a multi-line note; splitting at newlines would make 'b.png' a note's tail.
+  const csv = writeFile(join(root, 'labels.csv'), '\uFEFFfile,note,label\r\na.png,"seen at\nthe zoo, twice",zebra\r\nb.png,"a ""quoted""\nword",horse\r\n\r\nc.png,,zebra\r\n');
+  const data = await imageFolders(join(root, 'pics'), { labels: { csv }, validPct: 0 });
+  assert.deepEqual(data.classes, ['horse', 'zebra']);
+  assert.deepEqual(data.train.items.map((i) => [basename(i.file), data.classes[i.label]]), [['a.png', 'zebra'], ['b.png', 'horse'], ['c.png', 'zebra']]);
+  const clash = writeFile(join(root, 'clash.csv'), 'file,note,label\na.png,"line one\nline two",zebra\na.png,x,horse\n');
+  await assert.rejects(imageFolders(join(root, 'pics'), { labels: { csv: clash } }), /clash\.csv line 4: a\.png is labelled both 'zebra' and 'horse'/);
+  const unclosed = writeFile(join(root, 'unclosed.csv'), 'file,label\na.png,"zebra\n');
+  await assert.rejects(imageFolders(join(root, 'pics'), { labels: { csv: unclosed } }), /labels CSV .*unclosed\.csv.*: not valid CSV \(/);
+});
+
+test('empty class folders: one line naming each once (split folders too), never counted as images; a single class is warned about', async () => {
+  const root = tempDir();
+  await makeFolder(root, { 'train/cat': 2, 'train/dog': 2, 'valid/cat': 1 });
+  for (const dir of ['train/hamster', 'valid/hamster', 'valid/dog']) mkdirSync(join(root, dir), { recursive: true });
+  const warnings: string[] = [];
+  const data = await imageFolders(root, { log: (m) => warnings.push(m) });
+  assert.deepEqual(data.classes, ['cat', 'dog']);
+  assert.deepEqual(data.skipped, []);
+  assert.deepEqual(warnings, [
+    `kestrel: left out a class folder with no usable images: 'hamster' (${join(root, 'train', 'hamster')}, ${join(root, 'valid', 'hamster')})`,
+    `kestrel: a class has no usable images in one split: 'dog' (${join(root, 'valid', 'dog')})`,
+  ]);
+
+  const single = tempDir();
+  await makeFolder(single, { cat: 5 });
+  const logged: string[] = [];
+  const one = await imageFolders(single, { log: (m) => logged.push(m) });
+  assert.deepEqual(one.classes, ['cat']);
+  assert.deepEqual(logged, [`kestrel: ${single} has a single class ('cat'), so the model can only ever predict it; a classifier needs at least two classes, each in its own sub-folder (${join(single, '<class>')}/*)`]);
 });
 
 test('unlabelledImages lists a folder for prediction', async () => {

@@ -138,6 +138,30 @@ test('imageFolderLoaders: grey folders give 1-channel loaders normalised by the 
   await data.close();
 });
 
+test("imageFolderLoaders: 'imagenet' on a grey folder decodes RGB and says so; explicit channels 1 is a clear error; a colour file in a grey folder is named", async () => {
+  const root = tempDir();
+  const grey = (value: number) => sharp(Buffer.alloc(100, value), { raw: { width: 10, height: 10, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+  for (const name of ['a', 'b']) for (let i = 0; i < 4; i++) writeFile(join(root, name, `${i}.png`), await grey(i * 50));
+  const logged: string[] = [];
+  const data = await imageFolderLoaders(root, { size: 10, validPct: 0.25, workers: 0, normalize: 'imagenet', log: (m) => logged.push(m) });
+  assert.deepEqual(data.inputShape, [3, 10, 10]);
+  assert.deepEqual(logged, ["kestrel: the images are greyscale; decoding them as 3 channels (RGB) because normalize is 'imagenet' (pass channels: 1 and normalize: 'dataset' to keep one channel)"]);
+  for await (const batch of data.train) {
+    assert.deepEqual(batch.x.shape.slice(1), [3, 10, 10]);
+    dispose(batch);
+  }
+  await data.close();
+  await assert.rejects(imageFolderLoaders(root, { size: 10, channels: 1, normalize: 'imagenet' }),
+    { message: `imageFolderLoaders(${root}): normalize 'imagenet' needs 3 channels, but channels is 1; pass channels: 3 (grey images are decoded as RGB) or normalize: 'dataset'` });
+
+  const colour = writeFile(join(root, 'b', 'colour.png'), await fromRaw(pattern(10, 10), 10, 10).png().toBuffer());
+  const mixedLog: string[] = [];
+  const mixed = await imageFolderLoaders(root, { size: 10, validPct: 0, workers: 0, log: (m) => mixedLog.push(m) });
+  assert.deepEqual(mixed.inputShape, [3, 10, 10]);
+  assert.deepEqual(mixedLog, [`kestrel: decoding every image as 3 channels (RGB): ${colour} is in colour while 8 of 9 sampled images are grey; pass channels: 1 to decode all as grey`]);
+  await mixed.close();
+});
+
 test('JPEGs (native path) give the same batches whatever the worker count, and getState/setState resumes an epoch exactly', async () => {
   const items = [];
   for (let i = 0; i < 9; i++) {
