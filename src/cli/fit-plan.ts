@@ -47,6 +47,11 @@ export async function perClassResults(learn: Learner, valid: BatchSource, classe
   const matrix: ConfusionMatrix = confusionMatrix();
   const probe = new Learner(learn.model, { train: valid }, { metrics: [matrix], progress: false });
   await probe.evaluate(valid);
+  return perClassFromMatrix(matrix, classes);
+}
+
+/** Per-class accuracy, precision, recall and F1 with the counts of a filled confusion matrix. */
+export function perClassFromMatrix(matrix: ConfusionMatrix, classes: string[]): Record<string, unknown> {
   const [accuracy, precision, recall, f1] = [matrix.perClassAccuracy(), matrix.perClassPrecision(), matrix.perClassRecall(), matrix.perClassF1()];
   return {
     perClass: Object.fromEntries(classes.map((name, i) => [name, { accuracy: accuracy[i], precision: precision[i], recall: recall[i], f1: f1[i] }])),

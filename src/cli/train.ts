@@ -7,6 +7,7 @@ import { defaultArchitectures, saveModel } from '../io/index.js';
 import { type CommandSpec, UsageError, commandHelp, parseCommand } from './args.js';
 import { openDataset } from './dataset-arg.js';
 import { SCHEDULES, type ScheduleName, perClassResults, planCallbacks, resumeFrom, runSchedule } from './fit-plan.js';
+import { RECIPE_OPTIONS, type RecipeSetup, type RunLength, finalEvaluation, planRunLength, recipeBatchSize, setUpRecipe, usesRecipe } from './recipe.js';
 
 /** The command's options. */
 export const trainSpec: CommandSpec = {
@@ -28,55 +29,68 @@ export const trainSpec: CommandSpec = {
     'checkpoint-every': { type: 'integer', description: 'save a resumable checkpoint in OUT/checkpoint every N epochs', min: 1 },
     resume: { type: 'string', description: 'continue the run in DIR from its last checkpoint (same flags)' },
     'early-stop': { type: 'integer', description: 'stop after PATIENCE epochs without a lower validation loss', min: 1 },
+    ...RECIPE_OPTIONS,
   },
 };
 
 /** Trains and saves; resolves to the exit code. */
 export async function runTrain(argv: string[]): Promise<number> {
-  const { positionals, options } = parseCommand(trainSpec, argv);
+  const { positionals, options, given } = parseCommand(trainSpec, argv);
   if (options.help) { console.log(commandHelp(trainSpec)); return 0; }
   if (options.threads !== undefined) setNumThreads(options.threads as number);
   const seed = options.seed as number;
   manualSeed(seed);
   const datasetName = positionals[0] ?? 'sample';
+  const recipeOn = usesRecipe(given);
   const data = await openDataset(datasetName, {
-    batchSize: options.bs as number, seed, size: options.size as number, augment: Boolean(options.augment), validPct: options['valid-pct'] as number,
+    batchSize: recipeOn ? recipeBatchSize(options, given) : options.bs as number, seed, size: options.size as number, augment: Boolean(options.augment), validPct: options['valid-pct'] as number,
   });
-  const architecture = String(options.model);
+  const run: RecipeSetup | undefined = recipeOn ? await setUpRecipe(data, options, given, seed) : undefined;
+  const architecture = run?.architecture.name ?? String(options.model);
   const factory = defaultArchitectures[architecture];
   if (!factory) throw new UsageError(`unknown model '${architecture}'`);
   const [channels, height, width] = data.inputShape;
-  const architectureOptions = { numClasses: data.classes.length, input: { channels, height, width } };
-  const model = factory(architectureOptions);
+  const architectureOptions = run?.architecture.options ?? { numClasses: data.classes.length, input: { channels, height, width } };
+  const model = run?.model ?? factory(architectureOptions);
   const resumeDir = options.resume === undefined ? undefined : resolve(String(options.resume));
   const out = resumeDir && argv.every((a) => !a.startsWith('--out')) ? resumeDir : resolve(String(options.out));
   mkdirSync(out, { recursive: true });
 
   console.log(`kestrel: training ${architecture} (${model.numParameters().toLocaleString('en-US')} parameters) on ${data.description}`);
-  const epochs = options.epochs as number;
-  const lr = options.lr as number;
-  const schedule = String(options.schedule) as ScheduleName;
+  const lr = run?.recipe.lr ?? options.lr as number;
+  const schedule = (run?.recipe.schedule ?? String(options.schedule)) as ScheduleName;
   const { recorder, callbacks } = planCallbacks(out, { checkpointEvery: options['checkpoint-every'] as number | undefined, earlyStop: options['early-stop'] as number | undefined });
-  const learn = new Learner(model, { train: data.train, valid: data.valid }, { lr, callbacks });
+  const learn = new Learner(model, { train: run?.train ?? data.train, valid: data.valid }, { lr, callbacks, ...run?.learnerOptions });
+  const length: RunLength = run && !resumeDir ? await planRunLength(learn, run.recipe) : { epochs: run?.recipe.epochs ?? options.epochs as number };
+  const epochs = length.epochs;
   const startEpoch = resumeDir ? resumeFrom(learn, resumeDir, epochs) : 0;
   let extra: Record<string, unknown> = {};
+  let final: { accuracy: number; tta: boolean } | undefined;
   try {
-    await runSchedule(learn, schedule, epochs, lr, { startEpoch });
-    extra = await perClassResults(learn, data.valid, data.classes);
+    await runSchedule(learn, schedule, epochs, lr, { startEpoch, iterations: length.iterations });
+    if (run) {
+      const { accuracy, tta, ...perClass } = await finalEvaluation(learn, data.valid, data.classes, run.recipe.tta);
+      final = { accuracy, tta };
+      extra = { ...perClass, final, recipe: { ...run.recipe, flipCheck: run.flipCheck }, ...(length.plan ? { plan: length.plan } : {}) };
+    } else {
+      extra = await perClassResults(learn, data.valid, data.classes);
+    }
   } finally {
     await data.close();
     // NOTE: write what was learned even when training stops early (e.g. NaN loss).
     if (learn.history.length > 0) writeMetrics(out, learn.history, { schedule: { name: schedule, lrMax: lr, lrs: recorder.lrs, moms: recorder.moms }, ...extra });
   }
   const last = learn.history[learn.history.length - 1];
+  const finalAccuracy = final?.accuracy ?? last.metrics.accuracy;
   saveModel(out, model, {
     architecture: { name: architecture, options: architectureOptions },
     classes: data.classes,
     inputShape: data.inputShape,
     normalize: data.normalize,
-    metrics: { accuracy: last.metrics.accuracy, validLoss: last.validLoss, epochs: learn.history.length },
+    metrics: { accuracy: finalAccuracy, validLoss: last.validLoss, epochs: learn.history.length },
   });
-  console.log(`test accuracy ${(100 * (last.metrics.accuracy ?? NaN)).toFixed(2)}% after ${learn.history.length} epochs`);
+  const timing = `${process.uptime().toFixed(0)} s`;
+  console.log(`test accuracy ${(100 * (finalAccuracy ?? NaN)).toFixed(2)}% after ${learn.history.length} epochs${final?.tta ? ` (flip-TTA; ${(100 * (last.metrics.accuracy ?? NaN)).toFixed(2)}% without)` : ''}, ${timing}`);
   console.log(`results in ${out}: metrics.json, model.safetensors, model.json`);
   return 0;
 }

@@ -16,3 +16,4 @@ export { readCifar10, readCifar100, loadCifar10, loadCifar100, CIFAR_IMAGE_BYTES
 export { readPixelCsv, readDigitsCsv, loadPixelCsv, writePredictionsCsv, type PixelCsvOptions, type PixelCsvData, type PredictionsCsvOptions } from './csv-pixels.js';
 export { progressPrinter, formatBytes, formatDuration, type DownloadProgress, type ProgressSink, type ProgressPrinterOptions } from './progress.js';
 export * from './image/index.js';
+export * from './augment/index.js';

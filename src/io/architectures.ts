@@ -2,6 +2,7 @@
 import type { Module } from '../nn/index.js';
 import { type InputShape, mlp, mnistCnn } from '../vision/simple.js';
 import { type ResNet, resnet18, resnet34, resnet50 } from '../vision/resnet.js';
+import { SmallResNet } from '../vision/small-resnet.js';
 
 /** Builds a fresh model from the options stored in a bundle's model.json. */
 export type ArchitectureFactory = (options: Record<string, unknown>) => Module;
@@ -40,7 +41,8 @@ function hiddenOption(options: Record<string, unknown>): number[] | undefined {
 
 /**
  * The architectures Kestrel ships. Options: `numClasses` (default 10), `input`
- * ({channels, height, width}, default 1x28x28), and for `mlp` also `hidden` (layer sizes).
+ * ({channels, height, width}, default 1x28x28), for `mlp` also `hidden` (layer sizes), and for
+ * `small-resnet` also `widths` (three stage widths, default [32, 64, 128]).
  */
 export const defaultArchitectures: ArchitectureRegistry = Object.freeze({
   'mnist-cnn': (options: Record<string, unknown>) => mnistCnn(positiveInteger(options, 'numClasses', 10), inputOption(options)),
@@ -48,7 +50,19 @@ export const defaultArchitectures: ArchitectureRegistry = Object.freeze({
   resnet18: (options: Record<string, unknown>) => resnetFrom(resnet18, options),
   resnet34: (options: Record<string, unknown>) => resnetFrom(resnet34, options),
   resnet50: (options: Record<string, unknown>) => resnetFrom(resnet50, options),
+  'small-resnet': (options: Record<string, unknown>) => new SmallResNet(positiveInteger(options, 'numClasses', 10), {
+    inChannels: inputOption(options).channels, widths: widthsOption(options),
+  }),
 });
+
+function widthsOption(options: Record<string, unknown>): [number, number, number] | undefined {
+  const widths = options.widths;
+  if (widths === undefined) return undefined;
+  if (!Array.isArray(widths) || widths.length !== 3 || !widths.every((w) => Number.isSafeInteger(w) && w > 0)) {
+    throw new Error(`option 'widths' must be three positive integers, got ${JSON.stringify(widths)}`);
+  }
+  return widths as [number, number, number];
+}
 
 function resnetFrom(build: (numClasses: number, options: { inChannels?: number }) => ResNet, options: Record<string, unknown>): ResNet {
   return build(positiveInteger(options, 'numClasses', 1000), { inChannels: inputOption(options).channels });

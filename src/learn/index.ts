@@ -11,3 +11,5 @@ export { tta, ttaViews, type TTAOptions } from './tta.js';
 export { type ImagePrediction } from './predict-image.js';
 export { saveCheckpoint, loadCheckpoint, hasCheckpoint, CHECKPOINT_POINTER, type CheckpointInfo } from './checkpoint.js';
 export { saveWeights, loadWeights, WEIGHTS_FORMAT } from './weights.js';
+export { measureSpeed, planFit, parseDuration, type MeasureSpeedOptions, type SpeedMeasurement, type PlanInput, type FitPlan } from './time-budget.js';
+export { snapshotTraining, suspendEpochCallbacks, type TrainingSnapshot } from './snapshot.js';
