@@ -1,5 +1,6 @@
 /** Shared helpers of the benchmark workers: process memory, argument parsing and result output. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 /** Resident and peak resident memory of this process in MiB (from /proc/self/status). */
 export function processMemory(): { rssMb: number; peakRssMb: number } {
@@ -71,4 +72,27 @@ export function sectionHeading(section: string): string {
 /** Joins a head and sections back into markdown, one blank line apart, ending in a newline. */
 export function joinSections(head: string, sections: string[]): string {
   return `${[head.trimEnd(), ...sections].join('\n\n')}\n`;
+}
+
+/** Replaces (or appends) the section under `heading` in the markdown file at `path`, keeping the others. */
+export function writeSection(path: string, heading: string, text: string): void {
+  const { head, sections } = markdownSections(existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n');
+  const at = sections.findIndex((s) => sectionHeading(s) === heading);
+  if (at < 0) sections.push(text.trimEnd());
+  else sections[at] = text.trimEnd();
+  writeFileSync(path, joinSections(head, sections));
+}
+
+/** The middle value (upper median for an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** Runs a worker process (cwd `cwd`, extra `env`) and parses its `RESULT {json}` line. */
+export function runResult<T>(command: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): T {
+  const child = spawnSync(command, args, { cwd: options.cwd, encoding: 'utf8', maxBuffer: 16 * 2 ** 20, env: { ...process.env, ...options.env } });
+  const line = child.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  if (child.status !== 0 || !line) throw new Error(`${command} ${args.join(' ')} failed (${child.status}):\n${child.stderr}`);
+  return JSON.parse(line.slice(7)) as T;
 }

@@ -7,8 +7,7 @@
  * The photos are made once (random crops of the packaged sample photographs, see test/data/image/fixtures.ts)
  * under $KESTREL_BENCH_DIR (default: the temp dir). `--write` replaces the "Image loader" section of BENCHMARKS.md.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +16,7 @@ import { ImageDataset, ImageLoader } from '../src/data/image/index.js';
 import { SampleRng } from '../src/data/image/rng.js';
 import { dispose, setNumThreads } from '../src/tensor/index.js';
 import { samplePhotos } from '../test/data/image/fixtures.js';
-import { joinSections, markdownSections, sectionHeading } from './common.js';
+import { median, runResult, writeSection } from './common.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PYTHON = process.env.KESTREL_TEST_PYTHON ?? '/usr/bin/python3';
@@ -77,27 +76,6 @@ async function kestrelWorker(dir: string, options: Options): Promise<void> {
   console.log(`RESULT ${JSON.stringify({ name: 'kestrel', images, seconds, imagesPerSecond: images / seconds, shape, dtype: 'float32' })}`);
 }
 
-function runOne(command: string, args: string[], env: Record<string, string> = {}): { imagesPerSecond: number; shape: number[] } {
-  const child = spawnSync(command, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 16 * 2 ** 20, env: { ...process.env, ...env } });
-  const line = child.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  if (child.status !== 0 || !line) throw new Error(`${command} ${args.join(' ')} failed (${child.status}):\n${child.stderr}`);
-  return JSON.parse(line.slice(7));
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
-function writeSection(section: string, text: string): void {
-  const path = join(ROOT, 'BENCHMARKS.md');
-  const { head, sections } = markdownSections(existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n');
-  const at = sections.findIndex((s) => sectionHeading(s) === section);
-  if (at < 0) sections.push(text.trimEnd());
-  else sections[at] = text.trimEnd();
-  writeFileSync(path, joinSections(head, sections));
-}
-
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   if (options.worker) { await kestrelWorker(options.worker, options); return; }
@@ -106,9 +84,9 @@ async function main(): Promise<void> {
   const kestrel: number[] = []; const torch: number[] = []; const viaSharp: number[] = [];
   for (let r = 0; r < options.repeats; r++) {
     // NOTE: alternate the three so that machine noise hits them alike.
-    const k = runOne(process.execPath, [fileURLToPath(import.meta.url), '--kestrel-worker', dir, ...common]);
-    const t = runOne(PYTHON, [join(ROOT, 'bench', 'loader.py'), dir, ...common]);
-    const s = runOne(process.execPath, [fileURLToPath(import.meta.url), '--kestrel-worker', dir, ...common], { KESTREL_FAST_JPEG: '0' });
+    const k = runResult<{ imagesPerSecond: number; shape: number[] }>(process.execPath, [fileURLToPath(import.meta.url), '--kestrel-worker', dir, ...common], { cwd: ROOT });
+    const t = runResult<{ imagesPerSecond: number; shape: number[] }>(PYTHON, [join(ROOT, 'bench', 'loader.py'), dir, ...common], { cwd: ROOT });
+    const s = runResult<{ imagesPerSecond: number; shape: number[] }>(process.execPath, [fileURLToPath(import.meta.url), '--kestrel-worker', dir, ...common], { cwd: ROOT, env: { KESTREL_FAST_JPEG: '0' } });
     kestrel.push(k.imagesPerSecond); torch.push(t.imagesPerSecond); viaSharp.push(s.imagesPerSecond);
     console.log(`repeat ${r + 1}: kestrel ${k.imagesPerSecond.toFixed(1)} images/s ${JSON.stringify(k.shape)}, pytorch ${t.imagesPerSecond.toFixed(1)} images/s ${JSON.stringify(t.shape)}, kestrel via sharp ${s.imagesPerSecond.toFixed(1)} images/s`);
   }
@@ -131,7 +109,7 @@ async function main(): Promise<void> {
     'latter with `Image.draft`, which torchvision does not call). The decoded pixels are bit-identical to PIL\'s.', '',
     `Command: \`npx tsc -p . && node dist/bench/loader.js --images ${options.images}${options.side === 256 ? '' : ` --side ${options.side}`} --repeats ${options.repeats} --write\``, '',
   ].join('\n');
-  if (options.write) writeSection(section, text);
+  if (options.write) writeSection(join(ROOT, 'BENCHMARKS.md'), section, text);
   else console.log(`\n${text}`);
 }
 

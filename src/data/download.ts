@@ -31,6 +31,8 @@ export interface DownloadOptions {
   sha256?: string;
   /** Expected MD5 of the whole file (hex), for sources that publish only MD5. */
   md5?: string;
+  /** Expected start of the file's SHA-256 (8 or more hex digits), as torchvision's file names carry it. */
+  sha256Prefix?: string;
   /** Final path (default `<kestrelHome>/downloads/<file name of the URL>`). */
   dest?: string;
   /** Called as bytes arrive (see progressPrinter for a ready-made display). */
@@ -43,8 +45,8 @@ export interface DownloadOptions {
   maxRedirects?: number;
 }
 
-/** The expected digests of a download, checked and lower-cased. */
-export function expectedDigests(options: { sha256?: string; md5?: string }, what: string): [HashAlgorithm, string][] {
+/** The expected digests of a download, checked and lower-cased (a digest shorter than its algorithm's is a prefix). */
+export function expectedDigests(options: { sha256?: string; md5?: string; sha256Prefix?: string }, what: string): [HashAlgorithm, string][] {
   const digests: [HashAlgorithm, string][] = [];
   for (const [algorithm, length] of [['sha256', 64], ['md5', 32]] as const) {
     const value = options[algorithm];
@@ -52,15 +54,19 @@ export function expectedDigests(options: { sha256?: string; md5?: string }, what
     if (!new RegExp(`^[0-9a-fA-F]{${length}}$`).test(value)) throw new Error(`${what}: ${algorithm} must be ${length} hex digits, got '${value}'`);
     digests.push([algorithm, value.toLowerCase()]);
   }
+  if (options.sha256Prefix !== undefined) {
+    if (!/^[0-9a-fA-F]{8,64}$/.test(options.sha256Prefix)) throw new Error(`${what}: sha256Prefix must be 8 to 64 hex digits, got '${options.sha256Prefix}'`);
+    digests.push(['sha256', options.sha256Prefix.toLowerCase()]);
+  }
   if (digests.length === 0) throw new Error(`${what}: a sha256 or md5 checksum is required (Kestrel never keeps unverified downloads)`);
   return digests;
 }
 
-/** The first digest of `path` that differs from the expected ones, or undefined when all match. */
+/** The first digest of `path` that differs from the expected ones (or prefixes), or undefined when all match. */
 export async function findDigestMismatch(path: string, digests: [HashAlgorithm, string][]): Promise<{ algorithm: HashAlgorithm; expected: string; actual: string } | undefined> {
   for (const [algorithm, expected] of digests) {
     const actual = await hashFile(path, algorithm);
-    if (actual !== expected) return { algorithm, expected, actual };
+    if (!actual.startsWith(expected)) return { algorithm, expected, actual };
   }
   return undefined;
 }

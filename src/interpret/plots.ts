@@ -1,6 +1,6 @@
 /** Training plots as PNG: the lr finder's curve, the lr schedule, and train/valid curves per epoch. */
 import type { EpochRecord, LrFindResult } from '../learn/index.js';
-import { type MarkerSpec, saveChart } from './chart.js';
+import { type ChartSpec, type MarkerSpec, saveChart } from './chart.js';
 
 const BLUE = '#1f77b4'; const ORANGE = '#ff7f0e'; const GREEN = '#2ca02c'; const RED = '#d62728'; const PURPLE = '#9467bd';
 
@@ -36,10 +36,15 @@ export function plotLrFind(result: LrFindResult, path: string, options: { title?
 
 /** Learning rate (linear y, or log with `log`) against iteration, with momentum on a twin axis when given (fastai v1's `sched.plot_lr()`). */
 export function plotLrSchedule(lrs: number[], path: string, options: { title?: string; moms?: number[]; log?: boolean } = {}): Promise<string> {
+  return saveChart(lrScheduleChart(lrs, options), path);
+}
+
+/** The chart of {@link plotLrSchedule}, for other renderers (reports, pages). */
+export function lrScheduleChart(lrs: number[], options: { title?: string; moms?: number[]; log?: boolean } = {}): ChartSpec {
   const iterations = lrs.map((_, i) => i);
   const log = options.log ?? false;
   const moms = options.moms?.some(Number.isFinite) ? options.moms : undefined;
-  return saveChart({
+  return {
     title: options.title ?? 'Learning rate schedule',
     x: { label: 'Iteration' },
     y: { label: 'Learning rate', log },
@@ -48,7 +53,7 @@ export function plotLrSchedule(lrs: number[], path: string, options: { title?: s
       { x: iterations, y: lrs, label: 'learning rate', color: BLUE },
       ...(moms ? [{ x: iterations, y: moms, label: 'momentum', color: ORANGE, axis: 'right' as const, dash: '6 4' }] : []),
     ],
-  }, path);
+  };
 }
 
 /**
@@ -56,13 +61,18 @@ export function plotLrSchedule(lrs: number[], path: string, options: { title?: s
  * twin-axis training-curves plot. `metric` picks the right-axis metric (default accuracy).
  */
 export function plotHistory(history: readonly EpochRecord[], path: string, options: { title?: string; metric?: string } = {}): Promise<string> {
+  return saveChart(historyChart(history, options), path);
+}
+
+/** The chart of {@link plotHistory} (records need epoch, trainLoss, validLoss and metrics), for other renderers. */
+export function historyChart(history: readonly Pick<EpochRecord, 'epoch' | 'trainLoss' | 'validLoss' | 'metrics'>[], options: { title?: string; metric?: string } = {}): ChartSpec {
   if (history.length === 0) throw new Error('plots.ts: plotHistory needs at least one epoch record');
   const metric = options.metric ?? 'accuracy';
   const epochs = history.map((r) => r.epoch);
   const values = history.map((r) => r.metrics[metric] ?? NaN);
   const hasMetric = values.some(Number.isFinite);
   const hasValid = history.some((r) => Number.isFinite(r.validLoss));
-  return saveChart({
+  return {
     title: options.title ?? 'Training curves',
     x: { label: 'Epoch', min: epochs.length === 1 ? epochs[0] - 1 : undefined },
     y: { label: 'Loss' },
@@ -73,5 +83,5 @@ export function plotHistory(history: readonly EpochRecord[], path: string, optio
       ...(hasValid ? [{ x: epochs, y: history.map((r) => r.validLoss), label: 'valid loss', color: ORANGE, dots: true }] : []),
       ...(hasMetric ? [{ x: epochs, y: values, label: `valid ${metric}`, color: GREEN, axis: 'right' as const, dash: '7 4', dots: true }] : []),
     ],
-  }, path);
+  };
 }

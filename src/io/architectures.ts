@@ -3,6 +3,7 @@ import type { Module } from '../nn/index.js';
 import { type InputShape, mlp, mnistCnn } from '../vision/simple.js';
 import { type ResNet, resnet18, resnet34, resnet50 } from '../vision/resnet.js';
 import { SmallResNet } from '../vision/small-resnet.js';
+import { KERAS_ARCHITECTURE, kerasArchitecture } from './tfjs/architecture.js';
 
 /** Builds a fresh model from the options stored in a bundle's model.json. */
 export type ArchitectureFactory = (options: Record<string, unknown>) => Module;
@@ -43,6 +44,7 @@ function hiddenOption(options: Record<string, unknown>): number[] | undefined {
  * The architectures Kestrel ships. Options: `numClasses` (default 10), `input`
  * ({channels, height, width}, default 1x28x28), for `mlp` also `hidden` (layer sizes), and for
  * `small-resnet` also `widths` (three stage widths, default [32, 64, 128]).
+ * `keras` (imported TF.js / Keras models) takes `{topology, inputShape, logits}` instead.
  */
 export const defaultArchitectures: ArchitectureRegistry = Object.freeze({
   'mnist-cnn': (options: Record<string, unknown>) => mnistCnn(positiveInteger(options, 'numClasses', 10), inputOption(options)),
@@ -53,6 +55,7 @@ export const defaultArchitectures: ArchitectureRegistry = Object.freeze({
   'small-resnet': (options: Record<string, unknown>) => new SmallResNet(positiveInteger(options, 'numClasses', 10), {
     inChannels: inputOption(options).channels, widths: widthsOption(options),
   }),
+  [KERAS_ARCHITECTURE]: kerasArchitecture,
 });
 
 function widthsOption(options: Record<string, unknown>): [number, number, number] | undefined {

@@ -40,7 +40,7 @@ export class ProgressCallback implements Callback {
   beforeFit(learn: Learner): void {
     const metricNames = learn.metrics.map((m) => m.name);
     this.columns = ['epoch', 'trainLoss', 'validLoss', ...metricNames, 'time', 'samples/s'];
-    this.out.write(this.columns.map((c) => c.padEnd(11)).join('').trimEnd() + '\n');
+    this.out.write(this.columns.map((c) => c.padEnd(Math.max(11, c.length + 2))).join('').trimEnd() + '\n');
   }
 
   beforeTrain(): void { this.phaseStart = performance.now(); this.lastDraw = 0; }
@@ -64,7 +64,7 @@ export class ProgressCallback implements Callback {
     const cells = [String(record.epoch), fmt(record.trainLoss), fmt(record.validLoss),
       ...learn.metrics.map((m) => fmt(record.metrics[m.name])), formatDuration(record.seconds), String(Math.round(record.samplesPerSecond))];
     if (this.bar) this.out.write('\r\x1b[K');
-    this.out.write(cells.map((c) => c.padEnd(11)).join('').trimEnd() + '\n');
+    this.out.write(cells.map((c, i) => c.padEnd(Math.max(11, (this.columns[i]?.length ?? 0) + 2))).join('').trimEnd() + '\n');
   }
 
   afterCancelFit(): void { if (this.bar) this.out.write('\r\x1b[K'); }

@@ -4,7 +4,7 @@
  */
 import { type Tensor, cat, dispose, keep, tidy } from '../tensor/index.js';
 import { type FailedImage, type Preprocessing, preprocessImages } from '../data/index.js';
-import { type ImageClassifier, type PredictResults, type Probabilities, labelPredictions, meanProbabilities } from '../io/index.js';
+import { type PredictResults, type Probabilities, labelPredictions, meanProbabilities } from '../io/index.js';
 import { type BatchObserver, Batcher, type BatcherOptions } from './batcher.js';
 
 /** Options of a ServedModel. */
@@ -15,8 +15,21 @@ export interface ServedModelOptions extends BatcherOptions {
   observeBatch?: BatchObserver;
 }
 
+/**
+ * What the server needs from a model: class names, preprocessing, and the probabilities of a preprocessed batch
+ * (an ImageClassifier from loadModel(); another runtime, such as onnxruntime, can stand in).
+ */
+export interface ServableModel {
+  readonly classes: string[];
+  readonly preprocessing: Preprocessing;
+  /** Softmax probabilities [N, K] of a batch [N, C, H, W]; the caller disposes them. */
+  forwardProbabilities(x: Tensor): Tensor | Promise<Tensor>;
+  /** Frees the model. */
+  dispose(): void;
+}
+
 interface Member {
-  classifier: ImageClassifier;
+  classifier: ServableModel;
   preprocessing: Preprocessing;
   batcher: Batcher<Tensor, Tensor>;
 }
@@ -29,7 +42,7 @@ export class ServedModel {
   private readonly members: Member[];
 
   /** Serves `classifiers` (several: their probabilities are averaged). */
-  constructor(classifiers: ImageClassifier[], options: ServedModelOptions = {}) {
+  constructor(classifiers: ServableModel[], options: ServedModelOptions = {}) {
     if (classifiers.length === 0) throw new Error('serve: needs at least one model');
     this.classes = classifiers[0].classes;
     const maxPixels = options.maxPixels ?? 40_000_000;
@@ -90,15 +103,21 @@ export class ServedModel {
 }
 
 /** One forward pass over the concatenated requests, split back into one probability tensor per request. */
-function forwardBatch(classifier: ImageClassifier, xs: Tensor[]): Tensor[] {
-  return tidy(() => {
-    const probs = classifier.forwardProbabilities(xs.length === 1 ? xs[0] : cat(xs));
+async function forwardBatch(classifier: ServableModel, xs: Tensor[]): Promise<Tensor[]> {
+  const batch = xs.length === 1 ? xs[0] : cat(xs);
+  let probs: Tensor | undefined;
+  try {
+    probs = await classifier.forwardProbabilities(batch);
+    const all = probs;
     let start = 0;
-    return xs.map((x) => {
+    return tidy(() => xs.map((x) => {
       const n = x.shape[0];
-      const part = keep(probs.slice(0, start, start + n).contiguous());
+      const part = keep(all.slice(0, start, start + n).contiguous());
       start += n;
       return part;
-    });
-  });
+    }));
+  } finally {
+    probs?.dispose();
+    if (batch !== xs[0]) batch.dispose();
+  }
 }

@@ -1,10 +1,9 @@
 /** Reading and writing the Hugging Face safetensors format (header JSON + raw little-endian data). */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync } from 'node:fs';
+import { openForReading, readExactly } from './read-at.js';
 import { endianness } from 'node:os';
-import { Tensor, op } from './tensor.js';
-import { tensor } from './creation.js';
-import { tidy } from './scope.js';
-import { dtypeCode } from './dtype.js';
+import { Tensor } from './tensor.js';
+import { type RawDType, tensorFromRawBytes } from './raw-bytes.js';
 import { writeAll, writeFileAtomic } from './atomic.js';
 import {
   type HeaderEntry, type ParsedHeader, type PlannedTensor, SAFETENSORS_DTYPES, buildHeader, parseHeader,
@@ -77,26 +76,13 @@ export function saveSafetensors(path: string, tensors: NamedTensors, metadata?: 
   });
 }
 
-// NOTE: one copy into libtorch: the bytes become a uint8 tensor which is reinterpreted in place
-// (aten::view.dtype) and reshaped, so unaligned views into a larger buffer work too.
-function tensorFromBytes(entry: HeaderEntry, bytes: Uint8Array, label: string): Tensor {
-  if (entry.format === 'BF16') return tensor(widenBFloat16(bytes), entry.shape);
-  if (entry.format === 'BOOL') {
-    const bad = bytes.findIndex((b) => b > 1);
-    if (bad >= 0) throw new Error(`${label}: BOOL tensor '${entry.name}' holds byte ${bytes[bad]} at element ${bad} (must be 0 or 1)`);
-  }
-  const { dtype } = SAFETENSORS_DTYPES[entry.format];
-  return tidy(() => {
-    const raw = tensor(bytes, [bytes.byteLength], { dtype: 'uint8' });
-    const typed = dtype === 'uint8' ? raw : op('aten::view', 'dtype', [raw.handle, dtypeCode(dtype)]);
-    return typed.reshape(entry.shape);
-  });
-}
+// NOTE: BF16 loads widened to float32 (exact); every other format keeps its dtype.
+const RAW_DTYPES: Readonly<Record<string, RawDType>> = {
+  F64: 'float64', F32: 'float32', F16: 'float16', BF16: 'bfloat16', I64: 'int64', I32: 'int32', I16: 'int16', I8: 'int8', U8: 'uint8', BOOL: 'bool',
+};
 
-function widenBFloat16(bytes: Uint8Array): Float32Array {
-  const bits = new Uint32Array(bytes.byteLength / 2);
-  for (let i = 0; i < bits.length; i++) bits[i] = ((bytes[2 * i] | (bytes[2 * i + 1] << 8)) << 16) >>> 0;
-  return new Float32Array(bits.buffer);
+function tensorFromBytes(entry: HeaderEntry, bytes: Uint8Array, label: string): Tensor {
+  return tensorFromRawBytes(bytes, RAW_DTYPES[entry.format], entry.shape, `${label}: ${entry.format} tensor '${entry.name}'`);
 }
 
 function buildAll(header: ParsedHeader, read: (entry: HeaderEntry) => Uint8Array, label: string): Safetensors {
@@ -119,27 +105,26 @@ export function decodeSafetensors(bytes: Uint8Array, options: { source?: string 
   return buildAll(header, (e) => bytes.subarray(header.dataStart + e.begin, header.dataStart + e.end), label);
 }
 
-function readExactly(fd: number, into: Uint8Array, position: number, label: string): void {
-  let done = 0;
-  while (done < into.byteLength) {
-    const n = readSync(fd, into, done, into.byteLength - done, position + done);
-    if (n === 0) throw new Error(`${label}: unexpected end of file at byte ${position + done} (the file changed while being read?)`);
-    done += n;
-  }
+/** A safetensors file opened for reading tensors one at a time (see {@link openSafetensors}). */
+export interface SafetensorsReader {
+  /** Tensor names, shapes and formats, in the order of their data. */
+  entries: readonly { name: string; format: string; shape: number[] }[];
+  /** The `__metadata__` strings. */
+  metadata: Record<string, string>;
+  /** Reads one tensor (the caller disposes it). */
+  read(name: string): Tensor;
+  /** Closes the file. */
+  close(): void;
 }
 
 /**
- * Loads a safetensors file, validating its header (errors name the file). The file is read
- * once, tensor by tensor, so memory beyond the tensors is one tensor's bytes.
+ * Opens a safetensors file and validates its header (errors name the file) without reading any
+ * tensor: each read() then reads just that tensor's bytes. Close it when done.
  */
-export function loadSafetensors(path: string): Safetensors {
+export function openSafetensors(path: string): SafetensorsReader {
   const label = `safetensors file '${path}'`;
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (error) {
-    throw new Error(`cannot read ${label}: ${(error as Error).message}`, { cause: error });
-  }
+  const fd = openForReading(path, label);
+  let header: ParsedHeader;
   try {
     const fileSize = fstatSync(fd).size;
     const prefix = new Uint8Array(8);
@@ -147,15 +132,47 @@ export function loadSafetensors(path: string): Safetensors {
     const length = readHeaderLength(prefix, fileSize, label);
     const json = new Uint8Array(length);
     readExactly(fd, json, 8, label);
-    const header = parseHeader(json, fileSize - 8 - length, label);
-    const largest = header.entries.reduce((max, e) => Math.max(max, e.end - e.begin), 0);
-    const scratch = new Uint8Array(largest);
-    return buildAll(header, (e) => {
-      const view = scratch.subarray(0, e.end - e.begin);
-      readExactly(fd, view, header.dataStart + e.begin, label);
-      return view;
-    }, label);
-  } finally {
+    header = parseHeader(json, fileSize - 8 - length, label);
+  } catch (error) {
     closeSync(fd);
+    throw error;
+  }
+  const byName = new Map(header.entries.map((e) => [e.name, e]));
+  let open = true;
+  return {
+    entries: header.entries.map(({ name, format, shape }) => ({ name, format, shape: [...shape] })),
+    metadata: header.metadata,
+    read(name: string): Tensor {
+      if (!open) throw new Error(`${label} is closed`);
+      const entry = byName.get(name);
+      if (entry === undefined) throw new Error(`${label} has no tensor '${name}'`);
+      const bytes = new Uint8Array(entry.end - entry.begin);
+      readExactly(fd, bytes, header.dataStart + entry.begin, label);
+      return tensorFromBytes(entry, bytes, label);
+    },
+    close(): void {
+      if (open) closeSync(fd);
+      open = false;
+    },
+  };
+}
+
+/**
+ * Loads a safetensors file, validating its header (errors name the file). The file is read
+ * once, tensor by tensor, so memory beyond the tensors is one tensor's bytes.
+ */
+export function loadSafetensors(path: string): Safetensors {
+  const reader = openSafetensors(path);
+  try {
+    const tensors = new Map<string, Tensor>();
+    try {
+      for (const { name } of reader.entries) tensors.set(name, reader.read(name));
+    } catch (error) {
+      for (const t of tensors.values()) t.dispose();
+      throw error;
+    }
+    return { tensors, metadata: reader.metadata };
+  } finally {
+    reader.close();
   }
 }

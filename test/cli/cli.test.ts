@@ -1,19 +1,12 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gzipSync, gunzipSync } from 'node:zlib';
 import { DEBIAN_FASHION_MNIST_DIR, encodeIdx, sampleDir } from '../../src/data/index.js';
+import { kestrel } from '../helpers/cli.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/kestrel.js', import.meta.url));
-
-function kestrel(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 600000 });
-  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
-}
 
 function temp(): string {
   return mkdtempSync(join(tmpdir(), 'kestrel-cli-'));

@@ -6,21 +6,12 @@ import { runDatasets } from '../../src/cli/datasets.js';
 import { progressPrinter } from '../../src/data/progress.js';
 import { registerDataset, unregisterDataset } from '../../src/data/registry.js';
 import { bytes, digest, sendBytes, startServer, tempDir } from '../data/download-helpers.js';
+import { captureConsole } from '../helpers/console.js';
 
 /** Runs the command with console output captured. */
 async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error } = console;
-  console.log = (...args: unknown[]) => { out.push(args.join(' ')); };
-  console.error = (...args: unknown[]) => { err.push(args.join(' ')); };
-  try {
-    const code = await runDatasets(argv);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
+  const { result, out, err } = await captureConsole(() => runDatasets(argv));
+  return { code: result, out, err };
 }
 
 test('kestrel datasets list / download / verify against a local server', async () => {

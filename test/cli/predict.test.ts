@@ -1,18 +1,11 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadModel } from '../../src/io/index.js';
 import { CLASSES, saveBundle, temp, writeImages } from '../io/predict-fixtures.js';
+import { kestrel } from '../helpers/cli.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/kestrel.js', import.meta.url));
-
-function kestrel(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 300000 });
-  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
-}
 
 test('kestrel predict --json prints each file with probabilities in class order, equal to the library', async () => {
   const dir = saveBundle(11);

@@ -60,7 +60,8 @@ test('in-thread decoding, worker threads and the validation ImageLoader give the
     await loader.close();
     for (const result of [inThread, workers, bytes]) {
       assert.deepEqual(result.ok, [0, 1, 2, 3, 4]);
-      assertClose(result.probs!, reference.probs, { atol: 0, rtol: 0 });
+      // NOTE: the same pixels; batches of different sizes may take different oneDNN kernels, hence 1e-6, not 0.
+      assertClose(result.probs!, reference.probs, { atol: 1e-6, rtol: 0 });
     }
     dispose([inThread.probs!, workers.probs!, bytes.probs!, reference.probs, reference.targets]);
   } finally {

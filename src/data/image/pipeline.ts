@@ -1,7 +1,7 @@
 /** One sample end to end: read, check header, plan the transform, crop/resize/flip (native JPEG path or sharp), warp and colour in JS. */
 import { BadImageError, describeImageError } from './bad-image.js';
 import { type DecodedImage, type ResolvedDecodeOptions, decodeImageBuffer, finishPixels, orientedPipeline, readHeader, readImageFile } from './decode.js';
-import { decodeJpegFast, fastJpegHeader } from './native-jpeg.js';
+import { decodeJpegFast, fastJpegHeader, imageAddon } from './native-jpeg.js';
 import { SampleRng } from './rng.js';
 import { type ImageTransforms, type TransformPlan, planTransform } from './transforms.js';
 import { adjustColour, warpImage } from './warp.js';
@@ -35,9 +35,24 @@ export async function transformImageBuffer(buffer: Buffer, file: string, transfo
   return image;
 }
 
-/** Crop, resize and flips of a plan done by sharp (every format, EXIF orientation, letterboxing). */
+/**
+ * Crop, resize and flips of a plan for every format (EXIF orientation, letterboxing): sharp decodes; the resize is the
+ * native antialiased triangle filter (as on the JPEG fast path) when the plan allows, else sharp's.
+ * NOTE: one resize for every format means a PNG and a JPEG of the same pixels give the same sample, the filter is
+ * PIL's (torchvision's) bilinear, and the exported web page can replicate it exactly.
+ */
 async function sharpSample(buffer: Buffer, file: string, decode: ResolvedDecodeOptions, transforms: ImageTransforms, plan: TransformPlan): Promise<DecodedImage> {
   const header = await readHeader(buffer, file, decode.maxPixels);
+  const addon = imageAddon();
+  if (addon && plan.fit === 'fill' && (transforms.kernel ?? 'linear') === 'linear') {
+    const full = await finishPixels(orientedPipeline(buffer, decode.maxPixels), file, decode, header);
+    const { crop } = plan;
+    const same = crop.left === 0 && crop.top === 0 && crop.width === full.width && crop.height === full.height && plan.resizeWidth === full.width && plan.resizeHeight === full.height;
+    if (same && !plan.flipHorizontal && !plan.flipVertical) return full;
+    const data = addon.resize(full.data, full.width, full.height, full.channels, crop.left, crop.top, crop.left + crop.width, crop.top + crop.height,
+      plan.resizeWidth, plan.resizeHeight, plan.flipHorizontal, plan.flipVertical);
+    return { data, width: plan.resizeWidth, height: plan.resizeHeight, channels: full.channels };
+  }
   let pipeline = orientedPipeline(buffer, decode.maxPixels);
   const { crop } = plan;
   if (crop.left !== 0 || crop.top !== 0 || crop.width !== header.width || crop.height !== header.height) pipeline = pipeline.extract(crop);
