@@ -144,7 +144,8 @@ export interface RunLength {
 export async function planRunLength(learn: Learner, recipe: Recipe): Promise<RunLength> {
   if (recipe.timeSeconds === null) return { epochs: recipe.epochs ?? 1 };
   const budgetSeconds = recipe.timeSeconds;
-  const speed = await measureSpeed(learn, { lr: recipe.lr / 25 });
+  // NOTE: the warm-up times at least 8 batches and 2 s, or 0.5% of a short budget.
+  const speed = await measureSpeed(learn, { lr: recipe.lr / 25, minSeconds: Math.min(2, budgetSeconds * 0.005) });
   const train = learn.data.train;
   const plan = planFit({
     budgetSeconds, elapsedSeconds: process.uptime(), batchesPerEpoch: train.length, trainSamples: train.numSamples,

@@ -91,9 +91,11 @@ export async function runTrain(argv: string[]): Promise<number> {
   const learn = new Learner(model, { train: recipe?.train ?? data.train, valid: data.valid }, {
     lr, callbacks: [...callbacks, stop, ...(dashboard ? [dashboard] : [])], ...recipe?.learnerOptions,
   });
-  const length: RunLength = recipe && !resumeDir ? await planRunLength(learn, recipe.recipe) : { epochs: recipe?.recipe.epochs ?? options.epochs as number };
-  const epochs = length.epochs;
-  const startEpoch = resumeDir ? resumeFrom(learn, resumeDir, epochs) : 0;
+  // NOTE: a resumed run keeps the length of the run it continues (a recipe's time plan included, unless --epochs says otherwise).
+  const resumed = resumeDir ? resumeFrom(learn, resumeDir, recipe && !given.has('epochs') ? undefined : (recipe?.recipe.epochs ?? options.epochs as number)) : undefined;
+  const length: RunLength = resumed ?? (recipe ? await planRunLength(learn, recipe.recipe) : { epochs: options.epochs as number });
+  const { epochs } = length;
+  const startEpoch = resumed?.startEpoch ?? 0;
   let extra: Record<string, unknown> = {};
   let final: { accuracy: number; tta: boolean } | undefined;
   const interrupt = () => {

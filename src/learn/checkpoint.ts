@@ -23,6 +23,8 @@ export interface CheckpointInfo {
   iteration: number;
   /** Epochs planned for the fit that saved it. */
   epochs: number;
+  /** Training iterations planned for that fit (FitOptions.iterations; epochs x batches unless it ended part-way). */
+  totalIterations: number;
   /** Folder of the checkpoint's files. */
   path: string;
 }
@@ -78,7 +80,7 @@ export function saveCheckpoint(learn: Learner, dir: string): CheckpointInfo {
     rng.dispose();
   }
   const state = {
-    version: 1, epoch, iteration: learn.iteration, epochs: learn.epochs,
+    version: 1, epoch, iteration: learn.iteration, epochs: learn.epochs, totalIterations: learn.totalIterations,
     optimizer: learn.optimizer?.typeName ?? null,
     train: stateful(learn.data.train) ? learn.data.train.getState() : null,
     valid: stateful(learn.data.valid) ? learn.data.valid.getState() : null,
@@ -90,7 +92,7 @@ export function saveCheckpoint(learn: Learner, dir: string): CheckpointInfo {
   for (const entry of readdirSync(dir)) {
     if (entry !== name && /^epoch-\d+-[0-9a-f]+$/.test(entry)) rmSync(join(dir, entry), { recursive: true, force: true });
   }
-  return { epoch, iteration: learn.iteration, epochs: learn.epochs, path: folder };
+  return { epoch, iteration: learn.iteration, epochs: learn.epochs, totalIterations: learn.totalIterations, path: folder };
 }
 
 /** Whether `dir` holds a checkpoint (its pointer file exists). */
@@ -113,7 +115,7 @@ export function loadCheckpoint(learn: Learner, dir: string): CheckpointInfo {
   }
   const folder = join(dir, pointer.current);
   const state = decode(readFileSync(join(folder, 'state.json'), 'utf8')) as {
-    version: number; epoch: number; iteration: number; epochs: number; optimizer: string | null;
+    version: number; epoch: number; iteration: number; epochs: number; totalIterations?: number; optimizer: string | null;
     train: unknown; valid: unknown; callbacks: Record<string, Record<string, unknown>>; history: Learner['history'];
   };
   if (state.version !== 1) throw new Error(`checkpoint.ts: '${folder}' has unknown version ${state.version}`);
@@ -146,5 +148,7 @@ export function loadCheckpoint(learn: Learner, dir: string): CheckpointInfo {
     if (state.callbacks[key]) callback.setState(state.callbacks[key]);
   }
   learn.history.splice(0, learn.history.length, ...state.history);
-  return { epoch: state.epoch, iteration: state.iteration, epochs: state.epochs, path: folder };
+  // NOTE: checkpoints from before `totalIterations` was recorded ran whole epochs.
+  const totalIterations = state.totalIterations ?? state.epochs * learn.data.train.length;
+  return { epoch: state.epoch, iteration: state.iteration, epochs: state.epochs, totalIterations, path: folder };
 }

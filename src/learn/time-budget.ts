@@ -16,6 +16,8 @@ export interface MeasureSpeedOptions {
   minBatches?: number;
   /** Timed training seconds at least (default 2). */
   minSeconds?: number;
+  /** Timed training batches at most, whatever the time (default 200). */
+  maxBatches?: number;
   /** Validation batches to time, after one untimed (default 3). */
   validBatches?: number;
   /** lr of the trial steps (default: the learner's lr). */
@@ -48,7 +50,7 @@ class BatchTimer implements Callback {
     this.ends.push(performance.now());
     this.sizes.push(learn.yb?.shape[0] ?? 0);
     const timed = this.ends.length - 1 - this.options.warmupBatches;
-    if (timed >= this.options.minBatches && this.seconds() >= this.options.minSeconds) throw new CancelFitError('speed measured');
+    if ((timed >= this.options.minBatches && this.seconds() >= this.options.minSeconds) || timed >= this.options.maxBatches) throw new CancelFitError('speed measured');
   }
 
   beforeValidate(): void { throw new CancelValidateError(); }
@@ -96,7 +98,7 @@ function timedPrefix(source: BatchSource, count: number): BatchSource & { durati
  * have run without it. A trial whose loss is not finite still counts: only the time matters.
  */
 export async function measureSpeed(learn: Learner, options: MeasureSpeedOptions = {}): Promise<SpeedMeasurement> {
-  const settings = { warmupBatches: 3, minBatches: 8, minSeconds: 2, ...options };
+  const settings = { warmupBatches: 3, minBatches: 8, minSeconds: 2, maxBatches: 200, ...options };
   const validBatches = options.validBatches ?? 3;
   const started = performance.now();
   const timer = new BatchTimer(settings);
@@ -106,7 +108,9 @@ export async function measureSpeed(learn: Learner, options: MeasureSpeedOptions 
   let validTimed = 0;
   try {
     try {
-      await learn.fit(1, options.lr ?? learn.defaultLr, { callbacks: [timer] });
+      // NOTE: as many epochs as the most batches need (small datasets have short epochs); the timer ends the fit.
+      const epochs = Math.ceil((settings.warmupBatches + settings.maxBatches + 1) / learn.data.train.length);
+      await learn.fit(epochs, options.lr ?? learn.defaultLr, { callbacks: [timer] });
     } catch (error) {
       if (!(error instanceof NonFiniteLossError)) throw error;
     }
