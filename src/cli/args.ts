@@ -31,8 +31,8 @@ export interface CommandSpec {
 /** Parsed values by option name (numbers already converted and checked). */
 export type ParsedOptions = Record<string, string | number | boolean | undefined>;
 
-/** Parses argv for a command, converting and validating every option. */
-export function parseCommand(spec: CommandSpec, argv: string[]): { positionals: string[]; options: ParsedOptions } {
+/** Parses argv for a command, converting and validating every option; `given` names the options on the command line. */
+export function parseCommand(spec: CommandSpec, argv: string[]): { positionals: string[]; options: ParsedOptions; given: Set<string> } {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
   for (const [name, option] of Object.entries(spec.options)) {
     options[name] = { type: option.type === 'boolean' ? 'boolean' : 'string', ...(option.short ? { short: option.short } : {}) };
@@ -69,7 +69,8 @@ export function parseCommand(spec: CommandSpec, argv: string[]): { positionals: 
   if (parsed.positionals.length > spec.positionals.length && !spec.positionals.some((p) => p.variadic)) {
     throw new UsageError(`unexpected argument '${parsed.positionals[spec.positionals.length]}' (kestrel ${spec.name})`);
   }
-  return { positionals: parsed.positionals, options: values };
+  const given = new Set(Object.keys(spec.options).filter((name) => parsed.values[name] !== undefined));
+  return { positionals: parsed.positionals, options: values, given };
 }
 
 /**

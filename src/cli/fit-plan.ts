@@ -37,14 +37,19 @@ export function checkPrecisionFlag(value: string): Precision {
   return value as Precision;
 }
 
-/** Restores `resumeDir`'s last checkpoint into `learn`; returns the epoch to start from. */
-export function resumeFrom(learn: Learner, resumeDir: string, epochs: number): number {
+/**
+ * Restores `resumeDir`'s last checkpoint into `learn`: the epoch to start from and the length of the
+ * interrupted fit (its epochs, and its iterations when it was planned to end part-way through an
+ * epoch). `epochs`, when given, must match the checkpoint's.
+ */
+export function resumeFrom(learn: Learner, resumeDir: string, epochs?: number): { startEpoch: number; epochs: number; iterations?: number } {
   const dir = join(resumeDir, 'checkpoint');
   if (!hasCheckpoint(dir)) throw new UsageError(`--resume ${resumeDir}: no checkpoint there (train with --checkpoint-every N --out ${resumeDir} first)`);
   const info = loadCheckpoint(learn, dir);
-  if (info.epochs !== epochs) throw new UsageError(`--resume: the checkpoint is from a ${info.epochs}-epoch run; pass --epochs ${info.epochs}`);
+  if (epochs !== undefined && info.epochs !== epochs) throw new UsageError(`--resume: the checkpoint is from a ${info.epochs}-epoch run; pass --epochs ${info.epochs}`);
   if (isMainProcess()) console.log(`kestrel: resuming from ${info.path} after epoch ${info.epoch} of ${info.epochs}`);
-  return info.epoch;
+  const partial = info.totalIterations !== info.epochs * learn.data.train.length;
+  return { startEpoch: info.epoch, epochs: info.epochs, ...(partial ? { iterations: info.totalIterations } : {}) };
 }
 
 /** Runs the fit for a schedule; SGDR restarts every epoch. */
@@ -64,6 +69,11 @@ export async function perClassResults(learn: Learner, valid: BatchSource, classe
   const dataParallel = learn.dataParallel ? { group: learn.dataParallel.group, shardData: false } : false;
   const probe = new Learner(learn.model, { train: valid }, { metrics: [matrix], progress: false, device: learn.device, distributed: dataParallel });
   await probe.evaluate(valid);
+  return perClassFromMatrix(matrix, classes);
+}
+
+/** Per-class accuracy, precision, recall and F1 with the counts of a filled confusion matrix. */
+export function perClassFromMatrix(matrix: ConfusionMatrix, classes: string[]): Record<string, unknown> {
   const [accuracy, precision, recall, f1] = [matrix.perClassAccuracy(), matrix.perClassPrecision(), matrix.perClassRecall(), matrix.perClassF1()];
   return {
     perClass: Object.fromEntries(classes.map((name, i) => [name, { accuracy: accuracy[i], precision: precision[i], recall: recall[i], f1: f1[i] }])),

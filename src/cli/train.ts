@@ -12,6 +12,7 @@ import { checkOutputDir, makeOutputDir } from './output-dir.js';
 import { writeRunReport } from './report.js';
 import { destroyProcessGroup, distributedEnv, isMainProcess } from '../distributed/index.js';
 import { chooseDevice, distributedOptionSpecs, joinFromEnv, perProcessBatch, runLauncher, wantsLauncher, workerArgv } from './distributed.js';
+import { RECIPE_OPTIONS, type RecipeSetup, type RunLength, finalEvaluation, planRunLength, recipeBatchSize, setUpRecipe, usesRecipe } from './recipe.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/kestrel.js', import.meta.url));
 
@@ -30,7 +31,6 @@ export const trainSpec: CommandSpec = {
     out: { type: 'string', description: 'output directory', default: 'runs/latest' },
     size: { type: 'integer', description: 'image side in pixels (image folders)', default: 64, min: 8 },
     augment: { type: 'boolean', description: 'random crops, flips, rotations, lighting (image folders)' },
-    'no-flip': { type: 'boolean', description: 'with --augment: no horizontal flips (digits, text)' },
     'valid-pct': { type: 'number', description: 'validation share, between 0 and 1, of a folder without a valid/ split (default 0.2)' },
     schedule: { type: 'string', description: 'learning-rate schedule', default: 'constant', choices: SCHEDULES },
     'checkpoint-every': { type: 'integer', description: 'save a resumable checkpoint in OUT/checkpoint every N epochs', min: 1 },
@@ -41,6 +41,7 @@ export const trainSpec: CommandSpec = {
     host: { type: 'string', description: 'address the dashboard binds (default 127.0.0.1: this machine only)' },
     report: { type: 'boolean', description: 'write OUT/report.html (kestrel report) when training ends' },
     ...distributedOptionSpecs,
+    ...RECIPE_OPTIONS,
   },
 };
 
@@ -57,7 +58,7 @@ function withDashboardPort(argv: string[]): string[] {
 /** Trains and saves; resolves to the exit code. */
 export async function runTrain(argv: string[]): Promise<number> {
   const startedAt = new Date().toISOString();
-  const { positionals, options } = parseCommand(trainSpec, withDashboardPort(argv));
+  const { positionals, options, given } = parseCommand(trainSpec, withDashboardPort(argv));
   if (options.help) { console.log(commandHelp(trainSpec)); return 0; }
   if (options.host !== undefined && options.dashboard === undefined) throw new UsageError('--host only applies with --dashboard');
   const precision = checkPrecisionFlag(String(options.precision));
@@ -74,29 +75,31 @@ export async function runTrain(argv: string[]): Promise<number> {
   const seed = options.seed as number;
   manualSeed(seed);
   const datasetName = positionals[0] ?? 'sample';
-  checkTrainFlags(options);
+  const recipeOn = usesRecipe(given);
+  checkTrainFlags(options, recipeOn);
   const resumeDir = options.resume === undefined ? undefined : resolve(String(options.resume));
   const out = checkOutputDir(resumeDir && argv.every((a) => !a.startsWith('--out')) ? resumeDir : String(options.out));
+  const batchSize = recipeOn ? recipeBatchSize(options, given) : options.bs as number;
   const data = await openDataset(datasetName, {
-    batchSize: perProcessBatch(options.bs as number, group?.worldSize ?? 1), seed, size: options.size as number, augment: Boolean(options.augment), flip: !options['no-flip'],
+    batchSize: perProcessBatch(batchSize, group?.worldSize ?? 1), seed, size: options.size as number, augment: Boolean(options.augment), flip: !options['no-flip'],
     validPct: options['valid-pct'] as number | undefined,
   });
   if (data.valid.numSamples === 0) {
     await data.close();
     throw new Error(`no validation images in ${data.description}; raise --valid-pct or add a valid/ folder`);
   }
-  const architecture = String(options.model);
+  const recipe: RecipeSetup | undefined = recipeOn ? await setUpRecipe(data, options, given, seed) : undefined;
+  const architecture = recipe?.architecture.name ?? String(options.model);
   const factory = defaultArchitectures[architecture];
   if (!factory) throw new UsageError(`unknown model '${architecture}'`);
   const [channels, height, width] = data.inputShape;
-  const architectureOptions = { numClasses: data.classes.length, input: { channels, height, width } };
-  const model = factory(architectureOptions);
+  const architectureOptions = recipe?.architecture.options ?? { numClasses: data.classes.length, input: { channels, height, width } };
+  const model = recipe?.model ?? factory(architectureOptions);
   if (main) makeOutputDir(out);
 
   log(`kestrel: training ${architecture} (${model.numParameters().toLocaleString('en-US')} parameters) on ${data.description}`);
-  const epochs = options.epochs as number;
-  const lr = options.lr as number;
-  const schedule = String(options.schedule) as ScheduleName;
+  const lr = recipe?.recipe.lr ?? options.lr as number;
+  const schedule = (recipe?.recipe.schedule ?? String(options.schedule)) as ScheduleName;
   const { recorder, callbacks } = planCallbacks(out, { checkpointEvery: options['checkpoint-every'] as number | undefined, earlyStop: options['early-stop'] as number | undefined });
   // NOTE: always present, so a stop (dashboard button, Ctrl-C) leaves a checkpoint that --resume continues mid-epoch.
   const stop = new GracefulStop(join(out, 'checkpoint'));
@@ -109,12 +112,17 @@ export async function runTrain(argv: string[]): Promise<number> {
     port: options.dashboard as number, host: options.host as string | undefined, title: `kestrel train: ${architecture} on ${datasetName}`,
     command: run.command, settings: run.settings, classes: data.classes, onListen: (url) => console.log(`kestrel: dashboard at ${url}`),
   });
-  const learn = new Learner(model, { train: data.train, valid: data.valid }, {
-    lr, callbacks: [...callbacks, stop, ...(dashboard ? [dashboard] : [])], precision, device, distributed: group !== null,
+  const learn = new Learner(model, { train: recipe?.train ?? data.train, valid: data.valid }, {
+    lr, callbacks: [...callbacks, stop, ...(dashboard ? [dashboard] : [])], ...recipe?.learnerOptions, precision, device, distributed: group !== null,
   });
   if (precision !== 'auto') log(`kestrel: precision ${learn.amp.precision}`);
-  const startEpoch = resumeDir ? resumeFrom(learn, resumeDir, epochs) : 0;
+  // NOTE: a resumed run keeps the length of the run it continues (a recipe's time plan included, unless --epochs says otherwise).
+  const resumed = resumeDir ? resumeFrom(learn, resumeDir, recipe && !given.has('epochs') ? undefined : (recipe?.recipe.epochs ?? options.epochs as number)) : undefined;
+  const length: RunLength = resumed ?? (recipe ? await planRunLength(learn, recipe.recipe) : { epochs: options.epochs as number });
+  const { epochs } = length;
+  const startEpoch = resumed?.startEpoch ?? 0;
   let extra: Record<string, unknown> = {};
+  let final: { accuracy: number; tta: boolean } | undefined;
   // NOTE: Ctrl-C and SIGTERM (a job scheduler, `kill`) stop the same way; the exit code then says which (130, 143).
   let signalled: NodeJS.Signals | undefined;
   const interrupt = (signal: NodeJS.Signals) => {
@@ -127,8 +135,16 @@ export async function runTrain(argv: string[]): Promise<number> {
   process.on('SIGTERM', interrupt);
   try {
     if (dashboard) await dashboard.start();
-    await runSchedule(learn, schedule, epochs, lr, { startEpoch });
-    extra = await perClassResults(learn, data.valid, data.classes);
+    await runSchedule(learn, schedule, epochs, lr, { startEpoch, iterations: length.iterations });
+    if (stop.stopped) {
+      // NOTE: stopped early: no final evaluation, the checkpoint resumes.
+    } else if (recipe) {
+      const { accuracy, tta, ...perClass } = await finalEvaluation(learn, data.valid, data.classes, recipe.recipe.tta);
+      final = { accuracy, tta };
+      extra = { ...perClass, final, recipe: { ...recipe.recipe, flipCheck: recipe.flipCheck }, ...(length.plan ? { plan: length.plan } : {}) };
+    } else {
+      extra = await perClassResults(learn, data.valid, data.classes);
+    }
   } catch (error) {
     dashboard?.fail((error as Error).message);
     throw error;
@@ -150,26 +166,30 @@ export async function runTrain(argv: string[]): Promise<number> {
   const last = learn.history[learn.history.length - 1];
   await destroyProcessGroup();
   if (!main) return 0;
+  const finalAccuracy = final?.accuracy ?? last?.metrics.accuracy ?? NaN;
   saveModel(out, model, {
     architecture: { name: architecture, options: architectureOptions },
     classes: data.classes,
     inputShape: data.inputShape,
     normalize: data.normalize,
-    metrics: { accuracy: last?.metrics.accuracy ?? NaN, validLoss: last?.validLoss ?? NaN, epochs: learn.history.length },
+    metrics: { accuracy: finalAccuracy, validLoss: last?.validLoss ?? NaN, epochs: learn.history.length },
   });
-  if (last) console.log(`test accuracy ${(100 * (last.metrics.accuracy ?? NaN)).toFixed(2)}% after ${learn.history.length} epochs`);
+  if (last) {
+    const withoutTta = final?.tta ? ` (flip-TTA; ${(100 * (last.metrics.accuracy ?? NaN)).toFixed(2)}% without)` : '';
+    console.log(`test accuracy ${(100 * finalAccuracy).toFixed(2)}% after ${learn.history.length} epochs${withoutTta}, ${process.uptime().toFixed(0)} s in all`);
+  }
   console.log(`results in ${out}: metrics.json, model.safetensors, model.json`);
   if (options.report) console.log(`kestrel: wrote ${await writeRunReport(out)}`);
   return signalled === 'SIGTERM' ? 143 : signalled === 'SIGINT' ? 130 : 0;
 }
 
 /** Usage errors among the flags that the parser cannot see alone. */
-function checkTrainFlags(options: ParsedOptions): void {
+function checkTrainFlags(options: ParsedOptions, recipeOn: boolean): void {
   const validPct = options['valid-pct'] as number | undefined;
   if (validPct !== undefined && !(validPct > 0 && validPct < 1)) {
     throw new UsageError(`option --valid-pct must be between 0 and 1 (the share of images held out for validation), got ${validPct}`);
   }
-  if (options['no-flip'] && !options.augment) throw new UsageError('--no-flip only applies with --augment');
+  if (options['no-flip'] && !options.augment && !recipeOn) throw new UsageError('--no-flip only applies with --augment');
 }
 
 function writeMetrics(out: string, history: Learner['history'], extra: Record<string, unknown>): void {

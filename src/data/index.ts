@@ -18,3 +18,4 @@ export { readPixelCsv, readDigitsCsv, loadPixelCsv, writePredictionsCsv, type Pi
 export { parseCsvRows, csvField, csvLine, type CsvRow } from './csv.js';
 export { progressPrinter, formatBytes, formatDuration, type DownloadProgress, type ProgressSink, type ProgressPrinterOptions } from './progress.js';
 export * from './image/index.js';
+export * from './augment/index.js';

@@ -4,6 +4,7 @@ import { type InputShape, mlp, mnistCnn } from '../vision/simple.js';
 import { type ResNet, resnet18, resnet34, resnet50 } from '../vision/resnet.js';
 import { mobilenetV2 } from '../vision/mobilenet.js';
 import { type TransferArchitecture, buildTransferModel } from '../vision/vision-learner.js';
+import { SmallResNet } from '../vision/small-resnet.js';
 import { KERAS_ARCHITECTURE, kerasArchitecture } from './tfjs/architecture.js';
 
 /** Builds a fresh model from the options stored in a bundle's model.json. */
@@ -43,7 +44,8 @@ function hiddenOption(options: Record<string, unknown>): number[] | undefined {
 
 /**
  * The architectures Kestrel ships. Options: `numClasses` (default 10), `input`
- * ({channels, height, width}, default 1x28x28), and for `mlp` also `hidden` (layer sizes).
+ * ({channels, height, width}, default 1x28x28), for `mlp` also `hidden` (layer sizes), and for
+ * `small-resnet` also `widths` (three stage widths, default [32, 64, 128]).
  * `keras` (imported TF.js / Keras models) takes `{topology, inputShape, logits}` instead.
  */
 export const defaultArchitectures: ArchitectureRegistry = Object.freeze({
@@ -54,6 +56,9 @@ export const defaultArchitectures: ArchitectureRegistry = Object.freeze({
   resnet50: (options: Record<string, unknown>) => resnetFrom(resnet50, options),
   mobilenet_v2: (options: Record<string, unknown>) => mobilenetV2(positiveInteger(options, 'numClasses', 1000), { inChannels: inputOption(options).channels }),
   transfer: (options: Record<string, unknown>) => transferFrom(options),
+  'small-resnet': (options: Record<string, unknown>) => new SmallResNet(positiveInteger(options, 'numClasses', 10), {
+    inChannels: inputOption(options).channels, widths: widthsOption(options),
+  }),
   [KERAS_ARCHITECTURE]: kerasArchitecture,
 });
 
@@ -69,6 +74,15 @@ function transferFrom(options: Record<string, unknown>): Module {
   if (options.cut !== undefined && !Number.isInteger(options.cut)) throw new Error(`option 'cut' must be an integer, got ${JSON.stringify(options.cut)}`);
   const spec: TransferArchitecture = { base: options.base, numClasses: positiveInteger(options, 'numClasses'), head: options.head as TransferArchitecture['head'], cut: options.cut as number | undefined };
   return buildTransferModel(spec);
+}
+
+function widthsOption(options: Record<string, unknown>): [number, number, number] | undefined {
+  const widths = options.widths;
+  if (widths === undefined) return undefined;
+  if (!Array.isArray(widths) || widths.length !== 3 || !widths.every((w) => Number.isSafeInteger(w) && w > 0)) {
+    throw new Error(`option 'widths' must be three positive integers, got ${JSON.stringify(widths)}`);
+  }
+  return widths as [number, number, number];
 }
 
 function resnetFrom(build: (numClasses: number, options: { inChannels?: number }) => ResNet, options: Record<string, unknown>): ResNet {

@@ -24,6 +24,8 @@ export interface CheckpointInfo {
   iteration: number;
   /** Epochs planned for the fit that saved it. */
   epochs: number;
+  /** Training iterations planned for that fit (FitOptions.iterations; epochs x batches unless it ended part-way). */
+  totalIterations: number;
   /** Folder of the checkpoint's files. */
   path: string;
   /** Parameter groups frozen when it was saved (Learner.frozenIdx; restored by loadCheckpoint). */
@@ -83,7 +85,7 @@ export function saveCheckpoint(learn: Learner, dir: string): CheckpointInfo {
     rng.dispose();
   }
   const state = {
-    version: 1, epoch, iteration: learn.iteration, epochs: learn.epochs, worldSize: getWorldSize(),
+    version: 1, epoch, iteration: learn.iteration, epochs: learn.epochs, totalIterations: learn.totalIterations, worldSize: getWorldSize(),
     optimizer: learn.optimizer?.typeName ?? null,
     groups: learn.parameterGroups().map((g) => g.length),
     frozenIdx: learn.frozenIdx,
@@ -98,7 +100,7 @@ export function saveCheckpoint(learn: Learner, dir: string): CheckpointInfo {
   for (const entry of readdirSync(dir)) {
     if (entry !== name && /^epoch-\d+-[0-9a-f]+$/.test(entry)) rmSync(join(dir, entry), { recursive: true, force: true });
   }
-  return { epoch, iteration: learn.iteration, epochs: learn.epochs, path: folder, frozenIdx: learn.frozenIdx, stage: learn.stage ?? null };
+  return { epoch, iteration: learn.iteration, epochs: learn.epochs, totalIterations: learn.totalIterations, path: folder, frozenIdx: learn.frozenIdx, stage: learn.stage ?? null };
 }
 
 /** Whether `dir` holds a checkpoint (its pointer file exists). */
@@ -121,7 +123,7 @@ export function loadCheckpoint(learn: Learner, dir: string): CheckpointInfo {
   }
   const folder = join(dir, pointer.current);
   const state = decode(readFileSync(join(folder, 'state.json'), 'utf8')) as {
-    version: number; epoch: number; iteration: number; epochs: number; worldSize?: number; optimizer: string | null;
+    version: number; epoch: number; iteration: number; epochs: number; totalIterations?: number; worldSize?: number; optimizer: string | null;
     train: unknown; valid: unknown; callbacks: Record<string, Record<string, unknown>>; history: Learner['history'];
     groups?: number[]; frozenIdx?: number; stage?: string | null;
   };
@@ -169,5 +171,7 @@ export function loadCheckpoint(learn: Learner, dir: string): CheckpointInfo {
     if (state.callbacks[key]) callback.setState(state.callbacks[key]);
   }
   learn.history.splice(0, learn.history.length, ...state.history);
-  return { epoch: state.epoch, iteration: state.iteration, epochs: state.epochs, path: folder, frozenIdx: learn.frozenIdx, stage: state.stage ?? null };
+  // NOTE: checkpoints from before `totalIterations` was recorded ran whole epochs.
+  const totalIterations = state.totalIterations ?? state.epochs * learn.data.train.length;
+  return { epoch: state.epoch, iteration: state.iteration, epochs: state.epochs, totalIterations, path: folder, frozenIdx: learn.frozenIdx, stage: state.stage ?? null };
 }

@@ -18,3 +18,5 @@ export { MixedPrecision, resolvePrecision, autocastFloat, modelDevice, PRECISION
 export { Inference, type InferenceOptions, type InferencePrecision } from './inference.js';
 export { DataParallel, type DataParallelOptions } from './data-parallel.js';
 export { batchToDevice, toDeviceAsync } from './device.js';
+export { measureSpeed, planFit, parseDuration, type MeasureSpeedOptions, type SpeedMeasurement, type PlanInput, type FitPlan } from './time-budget.js';
+export { snapshotTraining, suspendEpochCallbacks, type TrainingSnapshot } from './snapshot.js';

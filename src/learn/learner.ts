@@ -84,6 +84,11 @@ export interface FitOptions {
   startEpoch?: number;
   /** Callbacks added for this fit only (removed when it ends). */
   callbacks?: Callback[];
+  /**
+   * Stop training after this many iterations (batches) in all, part-way through the last epoch,
+   * which still validates; schedules then span these iterations (default: every batch of every epoch).
+   */
+  iterations?: number;
 }
 
 /** What fit() records per epoch. */
@@ -144,6 +149,8 @@ export class Learner {
   numBatches = 0;
   /** Training iterations done so far in this fit. */
   iteration = 0;
+  /** Training iterations the running fit does in all (epochs x batches, or FitOptions.iterations). */
+  totalIterations = 0;
   /** Whether the current phase is training. */
   training = false;
   /** Current batch input (callbacks may replace it in beforeBatch). */
@@ -320,6 +327,12 @@ export class Learner {
     this.createOptimizer(lr === undefined ? this.defaultLr : this.lrsFor(lr).at(-1));
     // NOTE: a resumed fit keeps the lr restored from the checkpoint (ReduceLROnPlateau may have lowered it).
     if (lr !== undefined && startEpoch === 0) this.setLr(lr);
+    const planned = epochs * this.data.train.length;
+    const iterations = options.iterations ?? planned;
+    if (!Number.isInteger(iterations) || iterations < 1 || iterations > planned) {
+      throw new Error(`learner.ts: fit iterations must be an integer in [1, ${planned}] (${epochs} epochs of ${this.data.train.length} batches), got ${iterations}`);
+    }
+    this.totalIterations = iterations;
     this.epochs = epochs;
     this.startEpoch = this.epoch = startEpoch;
     // NOTE: the iteration counts skipped epochs too, so schedules resume at the right position.
@@ -331,7 +344,7 @@ export class Learner {
     for (const callback of extra) this.addCallback(callback);
     try {
       await this.phase('Fit', CancelFitError, async () => {
-        for (this.epoch = startEpoch; this.epoch < epochs; this.epoch++) {
+        for (this.epoch = startEpoch; this.epoch < epochs && this.iteration < this.totalIterations; this.epoch++) {
           await this.phase('Epoch', CancelEpochError, () => this.oneEpoch());
         }
       });
@@ -397,7 +410,8 @@ export class Learner {
     this.training = training;
     this.setTrainingMode(training);
     requestLayout(source, this.amp.channelsLast);
-    this.numBatches = source.length;
+    // NOTE: a fit of FitOptions.iterations ends part-way through its last epoch.
+    this.numBatches = training ? Math.min(source.length, this.totalIterations - this.iteration) : source.length;
     this.batchIndex = 0;
     let lossSum = 0;
     let samples = 0;
@@ -413,7 +427,7 @@ export class Learner {
         dispose(batch);
       }
       this.batchIndex++;
-      if (training) this.iteration++;
+      if (training && ++this.iteration >= this.totalIterations) break;
     }
     return samples;
   }

@@ -1,12 +1,10 @@
 /** The learning-rate finder (Smith; fastai's lr_find): an exponential lr sweep with suggestions. */
-import { dispose, getRngState, keep, noGrad, setRngState, tidy } from '../tensor/index.js';
-import type { OptimizerStateDict } from '../optim/index.js';
 import { type Callback, CancelFitError, CancelValidateError, NonFiniteLossError } from './events.js';
 import type { Learner } from './learner.js';
 import { exponential } from './schedules.js';
 import type { LrSpec } from './lr-spec.js';
 import { Recorder } from './callbacks/recorder.js';
-import { ProgressCallback } from './progress.js';
+import { snapshotTraining, suspendEpochCallbacks } from './snapshot.js';
 
 /** Options of lrFind (fastai's defaults). */
 export interface LrFindOptions {
@@ -44,8 +42,6 @@ export interface LrFindResult {
   /** Suggestions computed on the curve without its first tenth and last 5 points. */
   suggestions: LrSuggestions;
 }
-
-const SUSPENDED_HOOKS = ['afterEpoch', 'afterFit', 'afterTrain', 'afterValidate', 'beforeEpoch'] as const;
 
 /** Sets the swept lr before each training batch, stops on divergence or after numIt, skips validation. */
 class LrFinder implements Callback {
@@ -134,17 +130,10 @@ export async function lrFind(learn: Learner, options: LrFindOptions = {}): Promi
     if (!(start > 0 && ends[g] > start)) throw new Error(`lr-find.ts: need 0 < startLr < endLr${starts.length > 1 ? ` in group ${g}` : ''}, got ${start} and ${ends[g]}`);
   });
   const settings = { starts, ends, numIt, stopDiv: options.stopDiv ?? true };
-  const hadOptimizer = learn.optimizer !== undefined;
-  const optimizer = learn.createOptimizer();
-  const weights = noGrad(() => tidy(() => new Map([...learn.model.stateDict()].map(([k, t]) => [k, keep(t.clone())]))));
-  const optimizerState: OptimizerStateDict = optimizer.stateDict();
-  const rng = getRngState();
-  const loaders = [learn.data.train, learn.data.valid].map((s) => (s && 'getState' in s && typeof s.getState === 'function' ? { s, state: s.getState() } : null));
-  const historyLength = learn.history.length;
+  const snapshot = snapshotTraining(learn);
   // NOTE: callbacks acting at epoch or fit end (progress, logging, saving, early stopping, lr
   // schedulers) are suspended: the sweep is not training. Batch-level ones (MixUp, clipping) stay.
-  const suspended = learn.callbacks.filter((c) => c instanceof ProgressCallback || SUSPENDED_HOOKS.some((hook) => typeof c[hook] === 'function'));
-  for (const c of suspended) learn.removeCallback(c);
+  const resume = suspendEpochCallbacks(learn);
   const recorder = new Recorder();
   try {
     const epochs = Math.floor(settings.numIt / learn.data.train.length) + 1;
@@ -155,22 +144,8 @@ export async function lrFind(learn: Learner, options: LrFindOptions = {}): Promi
       if (!(error instanceof NonFiniteLossError)) throw error;
     }
   } finally {
-    learn.model.zeroGrad();
-    learn.model.loadStateDict(weights);
-    dispose([...weights.values()]);
-    // NOTE: loadStateDict also restores every group's hyper-parameters (lr, momentum, betas).
-    if (hadOptimizer) {
-      optimizer.loadStateDict(optimizerState);
-    } else {
-      optimizer.dispose();
-      learn.optimizer = undefined;
-    }
-    dispose([...optimizerState.tensors.values()]);
-    setRngState(rng);
-    rng.dispose();
-    for (const entry of loaders) if (entry) (entry.s as unknown as { setState(v: unknown): void }).setState(entry.state);
-    learn.history.splice(historyLength);
-    for (const c of suspended) learn.addCallback(c);
+    snapshot.restore();
+    resume();
   }
   const lrs = recorder.lrs.slice(0, settings.numIt);
   const losses = recorder.smoothLosses.slice(0, settings.numIt);

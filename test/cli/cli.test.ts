@@ -37,7 +37,7 @@ test('train on the bundled sample writes metrics.json and a bundle that evaluate
   assert.ok(metrics.epochs[1].trainLoss < metrics.epochs[0].trainLoss, 'training loss falls');
   assert.ok(existsSync(join(out, 'model.safetensors')));
   const manifest = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
-  assert.equal(manifest.architecture.name, 'mnist-cnn');
+  assert.equal(manifest.architecture.name, 'small-resnet', 'without --model: the recipe\'s network');
   assert.deepEqual(manifest.inputShape, [1, 28, 28]);
   assert.equal(manifest.classes[9], 'Ankle boot');
   assert.equal(manifest.normalize.mean.length, 1);

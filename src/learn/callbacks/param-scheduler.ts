@@ -25,8 +25,9 @@ export function setGroupMomentum(group: ParamGroup, value: number): void {
 
 /**
  * Before each training batch, sets lr and momentum of every group to the schedules' values at
- * `learn.iteration / (learn.epochs * batches per epoch)` (fastai's ParamScheduler). Because the
- * position comes from the learner's iteration, a fit resumed at `startEpoch` follows the same curve.
+ * `learn.iteration / learn.totalIterations` (epochs x batches per epoch, or the fit's `iterations`;
+ * fastai's ParamScheduler). Because the position comes from the learner's iteration, a fit resumed
+ * at `startEpoch` follows the same curve.
  */
 export class ParamScheduler implements Callback {
   readonly name = 'ParamScheduler';
@@ -39,7 +40,7 @@ export class ParamScheduler implements Callback {
 
   /** Training progress at the current iteration. */
   progress(learn: Learner): number {
-    const total = learn.epochs * learn.data.train.length;
+    const total = learn.totalIterations || learn.epochs * learn.data.train.length;
     return total > 0 ? learn.iteration / total : 0;
   }
 

@@ -1,0 +1,76 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { Recorder, measureSpeed, oneCycleSchedules, parseDuration, planFit } from '../../src/learn/index.js';
+import { dispose, maxAbsDiff, memory, tidy } from '../../src/tensor/index.js';
+import { blobLearner, mlp } from './fixtures.js';
+
+/** A Learner's weights, flattened into one array. */
+function weights(learn: ReturnType<typeof blobLearner>): number[] {
+  return [...learn.model.stateDict().values()].flatMap((t) => Array.from(t.toArray() as Float32Array));
+}
+
+test('planFit: whole epochs with validation, then a partial epoch, within the budget less the margin and the final passes', () => {
+  // 100 s budget, 10 s spent; 10 batches of 100 samples at 1000/s (0.1 s a batch, 1 s an epoch of training);
+  // 500 validation samples at 1000/s (0.5 s); final: 2 passes (1 s) + 1 s saving; margin 3% (3 s).
+  const base = { budgetSeconds: 100, elapsedSeconds: 10, batchesPerEpoch: 10, trainSamples: 1000, validSamples: 500, trainSamplesPerSecond: 1000, validSamplesPerSecond: 1000, finalPasses: 2 };
+  const plan = planFit(base);
+  // available = 97 - 10 - 2 = 85 s; an epoch is 1.5 s: 56 whole epochs (84 s), 1 s left: (1 - 0.5) / 0.1 = 5 batches.
+  assert.equal(plan.epochSeconds, 1.5);
+  assert.equal(plan.finalSeconds, 2);
+  assert.equal(plan.iterations, 565);
+  assert.equal(plan.epochs, 57);
+  assert.equal(plan.fractionalEpochs, 56.5);
+  assert.equal(plan.limitedBy, 'time');
+  assert.ok(Math.abs(plan.expectedSeconds - (10 + 56.5 + 57 * 0.5 + 2)) < 1e-9, `expected end ${plan.expectedSeconds}`);
+  assert.ok(plan.expectedSeconds <= 97);
+  const capped = planFit({ ...base, maxEpochs: 20 });
+  assert.deepEqual([capped.iterations, capped.epochs, capped.limitedBy], [200, 20, 'epochs']);
+  const noValidation = planFit({ ...base, validSamples: 0, margin: 0 });
+  // available = 100 - 10 - 1 = 89 s of 1 s epochs.
+  assert.deepEqual([noValidation.iterations, noValidation.epochs], [890, 89]);
+  const tight = planFit({ ...base, budgetSeconds: 14 });
+  // available = 13.58 - 10 - 2 = 1.58: one epoch (1.5 s), 0.08 s left is less than a batch and a validation.
+  assert.deepEqual([tight.iterations, tight.epochs], [10, 1]);
+  assert.throws(() => planFit({ ...base, budgetSeconds: 12 }), /time budget of 12 s is too short: 10\.0 s went to loading and measuring/);
+  assert.throws(() => planFit({ ...base, trainSamplesPerSecond: 0 }), /training speed must be positive/);
+});
+
+test('parseDuration reads 10m, 90s, 1h30m, 1.5h and plain seconds, and names bad input', () => {
+  assert.deepEqual(['10m', '90s', '1h30m', '1.5h', '600', '5m30s', ' 2m '].map(parseDuration), [600, 90, 5400, 5400, 600, 330, 120]);
+  for (const bad of ['', 'm', '10x', '1h30', '0', '0m', '-5m']) assert.throws(() => parseDuration(bad), /is not a (positive )?duration/, bad);
+});
+
+test('fit with `iterations` stops part-way through the last epoch, validates it, and the schedule spans exactly those iterations', async () => {
+  const learn = blobLearner();
+  const recorder = new Recorder();
+  learn.addCallback(recorder);
+  // 256 samples in batches of 32: 8 batches per epoch; 20 iterations = 2.5 epochs.
+  const records = await learn.fitOneCycle(3, 0.1, { iterations: 20 });
+  assert.equal(records.length, 3, 'three epochs recorded, the last one partial');
+  assert.equal(learn.iteration, 20);
+  assert.equal(recorder.lrs.length, 20);
+  const { lr } = oneCycleSchedules(0.1);
+  recorder.lrs.forEach((value, i) => assert.ok(Math.abs(value - lr(i / 20)) < 1e-12, `lr at iteration ${i}`));
+  assert.ok(Number.isFinite(records[2].validLoss) && records[2].samplesPerSecond > 0, 'the partial epoch is validated and timed');
+  await assert.rejects(learn.fit(2, 0.1, { iterations: 17 }), /iterations must be an integer in \[1, 16\]/);
+});
+
+test('measureSpeed times training and validation, then leaves no trace: the following fit equals a fit without it', async () => {
+  const measured = blobLearner({}, mlp(3));
+  const before = memory().liveTensors;
+  const speed = await measureSpeed(measured, { warmupBatches: 1, minBatches: 3, minSeconds: 0, validBatches: 1 });
+  assert.equal(memory().liveTensors, before, 'snapshot freed');
+  assert.ok(speed.trainSamplesPerSecond > 0 && speed.validSamplesPerSecond > 0, JSON.stringify(speed));
+  assert.equal(speed.trainBatches, 3);
+  assert.equal(speed.validBatches, 1);
+  assert.equal(measured.history.length, 0);
+  assert.equal(measured.optimizer, undefined, 'no optimizer left behind');
+  const plain = blobLearner({}, mlp(3));
+  await measured.fitOneCycle(2, 0.05);
+  await plain.fitOneCycle(2, 0.05);
+  const [a, b] = [weights(measured), weights(plain)];
+  assert.deepEqual(a, b, 'same weights after the same fit');
+  assert.deepEqual(measured.history.map((r) => r.trainLoss), plain.history.map((r) => r.trainLoss));
+  dispose([]);
+  tidy(() => assert.equal(maxAbsDiff(measured.model.parameters()[0], plain.model.parameters()[0]), 0));
+});
