@@ -11,3 +11,4 @@ export { tta, ttaViews, type TTAOptions } from './tta.js';
 export { type ImagePrediction } from './predict-image.js';
 export { saveCheckpoint, loadCheckpoint, hasCheckpoint, CHECKPOINT_POINTER, type CheckpointInfo } from './checkpoint.js';
 export { saveWeights, loadWeights, WEIGHTS_FORMAT } from './weights.js';
+export { DISPLAY, isDisplayable, notebookHost, setNotebookHost, tslabHost, preferredMime, type MimeBundle, type Displayable, type NotebookHost, type LiveOutput } from './notebook.js';

@@ -7,7 +7,7 @@ export { BatchNorm1d, BatchNorm2d, type BatchNormOptions } from './batchnorm.js'
 export { Dropout } from './dropout.js';
 export { ReLU, ReLU6, Hardswish, SiLU, LeakyReLU, Sigmoid, Tanh, Softmax } from './activation.js';
 export { Sequential, Flatten } from './sequential.js';
-export { summarize, summarizeGraph, type Summary, type SummaryRow } from './summary.js';
+export { summarize, summarizeGraph, summaryHtml, type Summary, type SummaryRow } from './summary.js';
 export { Identity, Reshape, Permute, ZeroPad2d } from './reshape.js';
 export { Lambda } from './lambda.js';
 export { Add, Multiply, Concatenate, add, multiply, concatenate, type ConcatenateOptions } from './merge.js';

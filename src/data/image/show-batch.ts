@@ -13,8 +13,8 @@ import { type ImageTransforms } from './transforms.js';
 
 /** Options of {@link showBatch}. */
 export interface ShowBatchOptions {
-  /** Output PNG path. */
-  path: string;
+  /** Output PNG path; without one, showBatch resolves to the PNG bytes (a notebook displays them). */
+  path?: string;
   /** Images shown (default 36). */
   n?: number;
   /** Columns (default 6). */
@@ -91,8 +91,13 @@ async function tilesFromSource(source: BatchSource, n: number, options: ShowBatc
   return tiles;
 }
 
-/** Writes a PNG grid of `n` images (from a dataset or the first batches of a source) with labels under each; returns the path. */
-export async function showBatch(source: BatchSource | ImageDataset, options: ShowBatchOptions): Promise<string> {
+/**
+ * A PNG grid of `n` images (from a dataset or the first batches of a source) with labels under each: written
+ * to `options.path` (resolving to the path), or resolved as PNG bytes when there is no path.
+ */
+export async function showBatch(source: BatchSource | ImageDataset, options: ShowBatchOptions & { path: string }): Promise<string>;
+export async function showBatch(source: BatchSource | ImageDataset, options?: ShowBatchOptions): Promise<Buffer>;
+export async function showBatch(source: BatchSource | ImageDataset, options: ShowBatchOptions = {}): Promise<string | Buffer> {
   const n = options.n ?? 36;
   const cols = Math.max(1, Math.min(options.cols ?? 6, n));
   const tiles = source instanceof ImageDataset ? await tilesFromDataset(source, n, options) : await tilesFromSource(source, n, options);
@@ -121,7 +126,9 @@ export async function showBatch(source: BatchSource | ImageDataset, options: Sho
   }
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><g font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="${fontSize}" fill="#222">${texts.join('')}</g></svg>`;
   composites.push({ input: Buffer.from(svg), left: 0, top: 0 });
+  const grid = sharp({ create: { width, height, channels: 3, background: { r: 255, g: 255, b: 255 } } }).composite(composites).png();
+  if (options.path === undefined) return grid.toBuffer();
   mkdirSync(dirname(options.path), { recursive: true });
-  await sharp({ create: { width, height, channels: 3, background: { r: 255, g: 255, b: 255 } } }).composite(composites).png().toFile(options.path);
+  await grid.toFile(options.path);
   return options.path;
 }
