@@ -10,6 +10,10 @@ import { predictSpec, runPredict } from './predict.js';
 import { runServe, serveSpec } from './serve.js';
 import { runShow, showSpec } from './show.js';
 import { runTrain, trainSpec } from './train.js';
+import { interpretSpec, runInterpret } from './interpret.js';
+import { gradcamSpec, runGradcam } from './gradcam.js';
+import { reportSpec, runReport } from './report.js';
+import { dashboardSpec, runDashboard } from './dashboard.js';
 
 /** A subcommand: its spec (for help) and its runner. */
 export interface Command {
@@ -29,4 +33,8 @@ export const commands: Record<string, Command> = {
   show: { spec: showSpec, run: runShow },
   info: { spec: infoSpec, run: runInfo },
   import: { spec: importSpec, run: runImport },
+  interpret: { spec: interpretSpec, run: runInterpret },
+  gradcam: { spec: gradcamSpec, run: runGradcam },
+  report: { spec: reportSpec, run: runReport },
+  dashboard: { spec: dashboardSpec, run: runDashboard },
 };

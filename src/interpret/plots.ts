@@ -63,10 +63,15 @@ export function plotLrSchedule(lrs: number[], path: string, options?: PlotLrSche
 export function plotLrSchedule(lrs: number[], options?: PlotLrScheduleOptions): Promise<Figure>;
 export function plotLrSchedule(lrs: number[], pathOrOptions?: string | PlotLrScheduleOptions, maybeOptions?: PlotLrScheduleOptions): Promise<string | Figure> {
   const [path, options] = plotArgs(pathOrOptions, maybeOptions);
+  return drawChart(lrScheduleChart(lrs, options), path);
+}
+
+/** The chart of {@link plotLrSchedule}, for other renderers (reports, pages). */
+export function lrScheduleChart(lrs: number[], options: { title?: string; moms?: number[]; log?: boolean } = {}): ChartSpec {
   const iterations = lrs.map((_, i) => i);
   const log = options.log ?? false;
   const moms = options.moms?.some(Number.isFinite) ? options.moms : undefined;
-  return drawChart({
+  return {
     title: options.title ?? 'Learning rate schedule',
     x: { label: 'Iteration' },
     y: { label: 'Learning rate', log },
@@ -75,7 +80,7 @@ export function plotLrSchedule(lrs: number[], pathOrOptions?: string | PlotLrSch
       { x: iterations, y: lrs, label: 'learning rate', color: BLUE },
       ...(moms ? [{ x: iterations, y: moms, label: 'momentum', color: ORANGE, axis: 'right' as const, dash: '6 4' }] : []),
     ],
-  }, path);
+  };
 }
 
 /** Options of {@link plotHistory}. */
@@ -90,13 +95,18 @@ export function plotHistory(history: readonly EpochRecord[], path: string, optio
 export function plotHistory(history: readonly EpochRecord[], options?: PlotHistoryOptions): Promise<Figure>;
 export function plotHistory(history: readonly EpochRecord[], pathOrOptions?: string | PlotHistoryOptions, maybeOptions?: PlotHistoryOptions): Promise<string | Figure> {
   const [path, options] = plotArgs(pathOrOptions, maybeOptions);
+  return drawChart(historyChart(history, options), path);
+}
+
+/** The chart of {@link plotHistory} (records need epoch, trainLoss, validLoss and metrics), for other renderers. */
+export function historyChart(history: readonly Pick<EpochRecord, 'epoch' | 'trainLoss' | 'validLoss' | 'metrics'>[], options: { title?: string; metric?: string } = {}): ChartSpec {
   if (history.length === 0) throw new Error('plots.ts: plotHistory needs at least one epoch record');
   const metric = options.metric ?? 'accuracy';
   const epochs = history.map((r) => r.epoch);
   const values = history.map((r) => r.metrics[metric] ?? NaN);
   const hasMetric = values.some(Number.isFinite);
   const hasValid = history.some((r) => Number.isFinite(r.validLoss));
-  return drawChart({
+  return {
     title: options.title ?? 'Training curves',
     x: { label: 'Epoch', min: epochs.length === 1 ? epochs[0] - 1 : undefined },
     y: { label: 'Loss' },
@@ -107,5 +117,5 @@ export function plotHistory(history: readonly EpochRecord[], pathOrOptions?: str
       ...(hasValid ? [{ x: epochs, y: history.map((r) => r.validLoss), label: 'valid loss', color: ORANGE, dots: true }] : []),
       ...(hasMetric ? [{ x: epochs, y: values, label: `valid ${metric}`, color: GREEN, axis: 'right' as const, dash: '7 4', dots: true }] : []),
     ],
-  }, path);
+  };
 }

@@ -58,7 +58,7 @@ export class ProgressCallback implements Callback {
       this.live.draw(() => progressBundle(this.columns, this.rows), true);
       return;
     }
-    this.out.write(this.columns.map((c) => c.padEnd(11)).join('').trimEnd() + '\n');
+    this.out.write(this.columns.map((c) => c.padEnd(Math.max(11, c.length + 2))).join('').trimEnd() + '\n');
   }
 
   beforeTrain(): void { this.phaseStart = performance.now(); this.lastDraw = 0; }
@@ -97,7 +97,7 @@ export class ProgressCallback implements Callback {
       return;
     }
     if (this.bar) this.out.write('\r\x1b[K');
-    this.out.write(cells.map((c) => c.padEnd(11)).join('').trimEnd() + '\n');
+    this.out.write(cells.map((c, i) => c.padEnd(Math.max(11, (this.columns[i]?.length ?? 0) + 2))).join('').trimEnd() + '\n');
   }
 
   afterCancelFit(): void { if (this.bar) this.out.write('\r\x1b[K'); }

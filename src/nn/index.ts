@@ -12,6 +12,7 @@ export { Identity, Reshape, Permute, ZeroPad2d } from './reshape.js';
 export { Lambda } from './lambda.js';
 export { Add, Multiply, Concatenate, add, multiply, concatenate, type ConcatenateOptions } from './merge.js';
 export * from './graph/index.js';
+export { withForwardHooks, withForwardHook, findModule, type ForwardHook } from './hooks.js';
 export * from './losses.js';
 export * as init from './init.js';
 export { functional } from '../tensor/index.js';

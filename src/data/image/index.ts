@@ -13,6 +13,6 @@ export { ImageDataset, type ImageFolderOptions, type ImageFolders, type ImageIte
 export { IMAGENET_MEAN, IMAGENET_STD, type Normalization } from './normalize.js';
 export { computeImageStats, type ImageStatsOptions } from './stats.js';
 export { ImageLoader, type ImageLoaderOptions, type ImageLoaderState } from './worker-loader.js';
-export { showBatch, type ShowBatchOptions } from './show-batch.js';
+export { showBatch, type ShowBatchOptions, renderTiles, batchPixels, sourceNormalization, type Tile, type TileGridOptions } from './show-batch.js';
 export { imageFolderLoaders, type ImageFolderLoaders, type ImageFolderLoadersOptions } from './folder-loaders.js';
 export { augmentTransforms, validTransforms, type AugmentOptions } from './presets.js';

@@ -10,3 +10,4 @@ export { MixUp, type MixUpOptions, type PerSampleLoss } from './mixup.js';
 export { ParamScheduler, type ParamSchedules, groupMomentum, setGroupMomentum } from './param-scheduler.js';
 export { Checkpoint } from './checkpoint.js';
 export { Monitor, type MonitorMode, type MonitorOptions } from './monitor.js';
+export { GracefulStop, type StopInfo } from './graceful-stop.js';
