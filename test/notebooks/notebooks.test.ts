@@ -42,6 +42,13 @@ interface Notebook { cells: Cell[] }
 const notebooks = readdirSync(EXAMPLES).filter((f) => f.endsWith('.ipynb')).sort();
 const pictureCells = (nb: Notebook) => nb.cells.filter((c) => c.metadata.tags?.includes('picture')).length;
 
+test('Kestrel can be require()d from CommonJS (tslab compiles notebook cells to CommonJS): no top-level await in its module graph', () => {
+  const script = `const k = require(${JSON.stringify(join(ROOT, 'dist', 'src', 'index.js'))}); console.log(typeof k.Learner, typeof k.display, typeof k.Interpretation);`;
+  const run = spawnSync(process.execPath, ['--experimental-print-required-tla', '-e', script], { encoding: 'utf8' });
+  assert.equal(run.status, 0, `a module (or dependency) awaits at its top level; load it lazily instead:\n${run.stderr.split('\n').slice(0, 6).join('\n')}`);
+  assert.equal(run.stdout.trim(), 'function function function');
+});
+
 test('every example notebook runs top to bottom with the Kestrel kernel and shows its pictures (quick settings)', { skip: skipReason() }, () => {
   assert.ok(notebooks.length >= 2, `examples/ has notebooks (${notebooks.join(', ')})`);
   const { status, results, stderr } = runNotebooks(notebooks.map((f) => join(EXAMPLES, f)));
