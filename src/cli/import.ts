@@ -9,7 +9,7 @@ import { importerFor, importers } from './importers.js';
 /** The command's options. */
 export const importSpec: CommandSpec = {
   name: 'import',
-  summary: 'turn a pretrained weights file (.pth, .safetensors) or URL into a Kestrel model bundle',
+  summary: 'turn a pretrained weights file (.pth, .safetensors, TF.js model.json) or URL into a Kestrel model bundle',
   positionals: [{ name: 'file', description: `weights to import: ${importers.map((i) => i.files).join('; ')}; or an http(s) URL (downloaded into the cache, SHA-256 checked)` }],
   options: {
     out: { type: 'string', description: 'output directory for model.json + model.safetensors (required)' },
@@ -17,7 +17,7 @@ export const importSpec: CommandSpec = {
     classes: { type: 'string', description: 'class names, comma-separated, in output order' },
     'classes-file': { type: 'string', description: 'file with one class name per line' },
     normalize: { type: 'string', description: "input normalisation: imagenet, unit (none: pixels in 0..1), inception (mean 0.5, std 0.5), or MEAN,STD (one pair, or per-channel means then stds)", default: 'imagenet' },
-    size: { type: 'integer', description: 'input image side in pixels', default: 224, min: 8 },
+    size: { type: 'integer', description: 'input image side in pixels (a TF.js model with a fixed input size keeps its own)', default: 224, min: 8 },
   },
 };
 
@@ -77,9 +77,10 @@ export async function runImport(argv: string[]): Promise<number> {
     // ('crane', 'maillot') that a bundle cannot hold, so unnamed heads get neutral names.
     const classes = names ?? Array.from({ length: numClasses }, (_, i) => `class_${i}`);
     const normalize = parseNormalize(String(options.normalize), inChannels);
-    saveModel(out, model, { architecture: imported.architecture, classes, inputShape: [inChannels, size, size], normalize });
+    const inputShape = imported.inputShape ?? [inChannels, size, size];
+    saveModel(out, model, { architecture: imported.architecture, classes, inputShape, normalize });
     console.log(`kestrel: imported ${imported.description}: ${imported.architecture.name}, ${numClasses} classes, ` +
-      `${model.numParameters().toLocaleString('en-US')} parameters, input ${inChannels}x${size}x${size}`);
+      `${model.numParameters().toLocaleString('en-US')} parameters, input ${inputShape.join('x')}`);
     console.log(`model bundle in ${out}: model.json, model.safetensors`);
   } finally {
     model.dispose();

@@ -2,6 +2,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { Module } from '../nn/index.js';
 import { type WeightSource, buildFromWeights, openSafetensorsWeights, openTorchFile } from '../io/index.js';
+import { tfjsImporter } from './import-tfjs.js';
 
 /** What the user asked of an import. */
 export interface ImportRequest {
@@ -25,6 +26,8 @@ export interface ImportedModel {
   numClasses: number;
   /** Input channels. */
   inChannels: number;
+  /** The input [channels, height, width] when the model fixes it (TF.js models); else [inChannels, size, size]. */
+  inputShape?: [number, number, number];
   /** Where the class count comes from, for messages (e.g. "the head of PyTorch file 'x' (fc.weight)"). */
   head: string;
   /** One line on what was imported, e.g. "PyTorch file 'x.pth' (torchvision resnet18)". */
@@ -71,7 +74,7 @@ export const safetensorsImporter: Importer = {
 };
 
 /** The importers tried in order; the first that matches a file reads it. */
-export const importers: Importer[] = [safetensorsImporter, torchImporter];
+export const importers: Importer[] = [tfjsImporter, safetensorsImporter, torchImporter];
 
 /** The importer for a file, or an error listing the formats Kestrel reads. */
 export function importerFor(path: string): Importer {

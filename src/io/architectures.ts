@@ -2,6 +2,7 @@
 import type { Module } from '../nn/index.js';
 import { type InputShape, mlp, mnistCnn } from '../vision/simple.js';
 import { type ResNet, resnet18, resnet34, resnet50 } from '../vision/resnet.js';
+import { KERAS_ARCHITECTURE, kerasArchitecture } from './tfjs/architecture.js';
 
 /** Builds a fresh model from the options stored in a bundle's model.json. */
 export type ArchitectureFactory = (options: Record<string, unknown>) => Module;
@@ -41,6 +42,7 @@ function hiddenOption(options: Record<string, unknown>): number[] | undefined {
 /**
  * The architectures Kestrel ships. Options: `numClasses` (default 10), `input`
  * ({channels, height, width}, default 1x28x28), and for `mlp` also `hidden` (layer sizes).
+ * `keras` (imported TF.js / Keras models) takes `{topology, inputShape, logits}` instead.
  */
 export const defaultArchitectures: ArchitectureRegistry = Object.freeze({
   'mnist-cnn': (options: Record<string, unknown>) => mnistCnn(positiveInteger(options, 'numClasses', 10), inputOption(options)),
@@ -48,6 +50,7 @@ export const defaultArchitectures: ArchitectureRegistry = Object.freeze({
   resnet18: (options: Record<string, unknown>) => resnetFrom(resnet18, options),
   resnet34: (options: Record<string, unknown>) => resnetFrom(resnet34, options),
   resnet50: (options: Record<string, unknown>) => resnetFrom(resnet50, options),
+  [KERAS_ARCHITECTURE]: kerasArchitecture,
 });
 
 function resnetFrom(build: (numClasses: number, options: { inChannels?: number }) => ResNet, options: Record<string, unknown>): ResNet {

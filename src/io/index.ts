@@ -33,3 +33,6 @@ export { detectArchitecture, type DetectedArchitecture } from './detect-architec
 export { resolveWeights, openWeights, loadPretrained, hashPrefixOf, type ResolveWeightsOptions } from './open-weights.js';
 /** Building the model a state dict describes. */
 export { buildFromWeights, type BuildFromWeightsOptions, type BuiltModel } from './build-from-weights.js';
+/** TF.js layers models (Keras) imported as graph models; the rest of the importer under `tfjs`. */
+export { loadTfjsModel, kerasArchitectureOf, KERAS_ARCHITECTURE, type LoadTfjsOptions, type TfjsModel } from './tfjs/index.js';
+export * as tfjs from './tfjs/index.js';

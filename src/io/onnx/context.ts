@@ -15,11 +15,15 @@ export function registerOnnxEmitter<M extends Module>(cls: ModuleClass<M>, emitt
   emitters.set(cls as ModuleClass<Module>, emitter as OnnxEmitter);
 }
 
-/** The emitter for `module`: its class's, else the nearest base class's. */
+/**
+ * The emitter for `module`: its class's, else the nearest base class's, but only while no class in between
+ * defines its own forward (a subclass that computes something else must not export as its base).
+ */
 function emitterOf(module: Module): OnnxEmitter | undefined {
   for (let proto = Object.getPrototypeOf(module) as { constructor: ModuleClass<Module> } | null; proto; proto = Object.getPrototypeOf(proto) as typeof proto) {
     const found = emitters.get(proto.constructor);
     if (found) return found;
+    if (Object.hasOwn(proto, 'forward')) return undefined;
   }
   return undefined;
 }

@@ -8,6 +8,7 @@ import { encodeModel } from './encode.js';
 import { foldBatchNorms } from './fold.js';
 import './layers.js';
 import './models.js';
+import './keras.js';
 
 /** Options of exportOnnx. */
 export interface OnnxExportOptions {
