@@ -103,7 +103,10 @@ for (const file of notebooks) {
   let check;
   if (existsSync(executed)) {
     check = checkNotebook(JSON.parse(readFileSync(executed, 'utf8')), result.status === 0);
+    // NOTE: nbclient's own word on a failure (DeadKernelError, CellTimeoutError) goes with the cell's problem.
+    const reason = (result.stderr ?? '').trim().split('\n').filter((l) => l.startsWith('execute.py:')).join(' ');
     if (result.status !== 0 && check.problems.length === 0) check.problems.push(`execution failed (exit ${result.status ?? result.signal}): ${(result.stderr ?? '').trim().split('\n').slice(-5).join(' ')}`);
+    else if (reason) check.problems[check.problems.length - 1] += ` [${reason}]`;
   } else {
     check = { problems: [`the notebook could not be executed (exit ${result.status ?? result.signal}):\n${(result.stderr ?? '').trim().split('\n').slice(-20).join('\n')}`], headlines: [], pictures: 0 };
   }

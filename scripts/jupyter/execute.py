@@ -30,7 +30,7 @@ def main():
         client.execute()
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as error:
         status = 1
-        print(f'execute.py: {type(error).__name__}', file=sys.stderr)
+        print(f'execute.py: {type(error).__name__}: {str(error).strip().splitlines()[-1] if str(error).strip() else ""}', file=sys.stderr)
     finally:
         nbformat.write(nb, args.output)
     return status
