@@ -31,6 +31,9 @@ const TEST = [
   { name: 'python3-skimage', why: 'the decoder tests on scikit-image\'s sample photos skip' },
   { name: 'python-matplotlib-data', why: 'the decoder tests on matplotlib\'s sample photo skip' },
   { name: 'chromium', why: 'the browser tests skip' },
+  { name: 'jupyter-notebook', why: 'the notebook server and its browser test skip' },
+  { name: 'jupyter-nbconvert', why: 'the example notebooks are not executed' },
+  { name: 'python3-nbclient', why: 'the example notebooks are not executed' },
 ];
 
 const say = (line) => process.stdout.write(`kestrel: ${line}\n`);

@@ -1,5 +1,6 @@
 /** Colour maps for heatmaps (Vega's schemes: turbo, viridis, ...) and blending a heatmap over an image. */
-import * as vega from 'vega';
+// NOTE: vega-scale (Vega's schemes) rather than vega itself: vega's module graph has a top-level await (see render.ts).
+import { scheme } from 'vega-scale';
 
 const tables = new Map<string, Uint8Array>();
 
@@ -15,7 +16,7 @@ function parseColour(text: string): [number, number, number] {
 export function colormap(name = 'turbo'): Uint8Array {
   let table = tables.get(name);
   if (table) return table;
-  const interpolate = vega.scheme(name) as ((t: number) => string) | undefined;
+  const interpolate = scheme(name) as ((t: number) => string) | undefined;
   if (typeof interpolate !== 'function') throw new Error(`colormap: unknown colour scheme '${name}'`);
   table = new Uint8Array(256 * 3);
   for (let i = 0; i < 256; i++) table.set(parseColour(interpolate(i / 255)), i * 3);

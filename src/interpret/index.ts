@@ -1,5 +1,6 @@
-/** Interpretation: what a model learned and got wrong (confusion, top losses, Grad-CAM, features) and training plots, drawn with Vega-Lite. */
-export { plotLrFind, plotLrSchedule, plotHistory, historyChart, lrScheduleChart, lrFindChart } from './plots.js';
+/** Interpretation: what a model learned and got wrong (confusion, top losses, Grad-CAM, features) and training plots, drawn with Vega-Lite; display() for notebooks. */
+export { plotLrFind, plotLrSchedule, plotHistory, historyChart, lrScheduleChart, lrFindChart, type PlotLrFindOptions, type PlotLrScheduleOptions, type PlotHistoryOptions } from './plots.js';
+export { Figure, display, mimeBundle, imageMime, pngSize, type FigureOptions, type DisplayValue } from './display.js';
 export { escapeHtml, renderReport, htmlTable, htmlImage, htmlPre, htmlText, htmlHeading, type Cell, type ReportData, type ReportSection } from './report-html.js';
 export { renderChart, saveChart, linearTicks, logTicks, type ChartSpec, type AxisSpec, type SeriesSpec, type MarkerSpec } from './chart.js';
 export { lineChartSpec, confusionMatrixSpec, streamingLineSpec, THEME, PALETTE, FONT, powerOfTen, type VegaLiteSpec, type ConfusionMatrixChart, type StreamingLineChart } from './specs.js';

@@ -1,11 +1,25 @@
-/** Training plots as PNG: the lr finder's curve, the lr schedule, and train/valid curves per epoch. */
+/** Training plots as PNG files or Figures: the lr finder's curve, the lr schedule, and train/valid curves per epoch. */
 import type { EpochRecord, LrFindResult } from '../learn/index.js';
-import { type ChartSpec, type MarkerSpec, saveChart } from './chart.js';
+import { type ChartSpec, type MarkerSpec, renderChart, saveChart } from './chart.js';
+import { Figure } from './display.js';
+
+/** Writes the chart to `path` (resolving to the path), or without a path resolves to a Figure (PNG + SVG). */
+async function drawChart(spec: ChartSpec, path: string | undefined): Promise<string | Figure> {
+  return path !== undefined ? saveChart(spec, path) : Figure.fromSvg(await renderChart(spec), { title: spec.title });
+}
+
+/** The (path, options) or (options) arguments of a plot function. */
+function plotArgs<O extends object>(pathOrOptions: string | O | undefined, options: O | undefined): [string | undefined, O] {
+  return typeof pathOrOptions === 'string' ? [pathOrOptions, options ?? ({} as O)] : [undefined, pathOrOptions ?? options ?? ({} as O)];
+}
 
 const BLUE = '#1f77b4'; const ORANGE = '#ff7f0e'; const GREEN = '#2ca02c'; const RED = '#d62728'; const PURPLE = '#9467bd';
 
+/** Options of {@link plotLrFind}. */
+export interface PlotLrFindOptions { title?: string; mark?: Array<keyof LrFindResult['suggestions']> }
+
 /** The chart of {@link plotLrFind}: the y range holds the curve up to its minimum and every marked suggestion. */
-export function lrFindChart(result: LrFindResult, options: { title?: string; mark?: Array<keyof LrFindResult['suggestions']> } = {}): ChartSpec {
+export function lrFindChart(result: LrFindResult, options: PlotLrFindOptions = {}): ChartSpec {
   const { lrs, losses, suggestions } = result;
   // NOTE: like fastai, the last 5 points (usually the divergence) are left off so the curve keeps its scale.
   const end = Math.max(2, lrs.length - 5);
@@ -34,15 +48,28 @@ export function lrFindChart(result: LrFindResult, options: { title?: string; mar
 
 /**
  * Smoothed loss against learning rate on a log axis, with the suggestions marked (fastai's
- * `recorder.plot_lr_find()`, `sched.plot()` in fastai v1). Resolves to the path written.
+ * `recorder.plot_lr_find()`, `sched.plot()` in fastai v1). Resolves to the path written, or to a Figure
+ * when no path is given (`display(plotLrFind(result))` in a notebook).
  */
-export function plotLrFind(result: LrFindResult, path: string, options: { title?: string; mark?: Array<keyof LrFindResult['suggestions']> } = {}): Promise<string> {
-  return saveChart(lrFindChart(result, options), path);
+export function plotLrFind(result: LrFindResult, path: string, options?: PlotLrFindOptions): Promise<string>;
+export function plotLrFind(result: LrFindResult, options?: PlotLrFindOptions): Promise<Figure>;
+export function plotLrFind(result: LrFindResult, pathOrOptions?: string | PlotLrFindOptions, maybeOptions?: PlotLrFindOptions): Promise<string | Figure> {
+  const [path, options] = plotArgs(pathOrOptions, maybeOptions);
+  return drawChart(lrFindChart(result, options), path);
 }
 
-/** Learning rate (linear y, or log with `log`) against iteration, with momentum on a twin axis when given (fastai v1's `sched.plot_lr()`). */
-export function plotLrSchedule(lrs: number[], path: string, options: { title?: string; moms?: number[]; log?: boolean } = {}): Promise<string> {
-  return saveChart(lrScheduleChart(lrs, options), path);
+/** Options of {@link plotLrSchedule}. */
+export interface PlotLrScheduleOptions { title?: string; moms?: number[]; log?: boolean }
+
+/**
+ * Learning rate (linear y, or log with `log`) against iteration, with momentum on a twin axis when given
+ * (fastai v1's `sched.plot_lr()`). Resolves to the path written, or to a Figure when no path is given.
+ */
+export function plotLrSchedule(lrs: number[], path: string, options?: PlotLrScheduleOptions): Promise<string>;
+export function plotLrSchedule(lrs: number[], options?: PlotLrScheduleOptions): Promise<Figure>;
+export function plotLrSchedule(lrs: number[], pathOrOptions?: string | PlotLrScheduleOptions, maybeOptions?: PlotLrScheduleOptions): Promise<string | Figure> {
+  const [path, options] = plotArgs(pathOrOptions, maybeOptions);
+  return drawChart(lrScheduleChart(lrs, options), path);
 }
 
 /** The chart of {@link plotLrSchedule}, for other renderers (reports, pages). */
@@ -62,12 +89,19 @@ export function lrScheduleChart(lrs: number[], options: { title?: string; moms?:
   };
 }
 
+/** Options of {@link plotHistory}. */
+export interface PlotHistoryOptions { title?: string; metric?: string }
+
 /**
  * Train and valid loss (left axis) and accuracy (right axis) per epoch: the Keras tutorial's
- * twin-axis training-curves plot. `metric` picks the right-axis metric (default accuracy).
+ * twin-axis training-curves plot. `metric` picks the right-axis metric (default accuracy). Resolves to
+ * the path written, or to a Figure when no path is given (`display(plotHistory(learn.history))`).
  */
-export function plotHistory(history: readonly EpochRecord[], path: string, options: { title?: string; metric?: string } = {}): Promise<string> {
-  return saveChart(historyChart(history, options), path);
+export function plotHistory(history: readonly EpochRecord[], path: string, options?: PlotHistoryOptions): Promise<string>;
+export function plotHistory(history: readonly EpochRecord[], options?: PlotHistoryOptions): Promise<Figure>;
+export function plotHistory(history: readonly EpochRecord[], pathOrOptions?: string | PlotHistoryOptions, maybeOptions?: PlotHistoryOptions): Promise<string | Figure> {
+  const [path, options] = plotArgs(pathOrOptions, maybeOptions);
+  return drawChart(historyChart(history, options), path);
 }
 
 /** The chart of {@link plotHistory} (records need epoch, trainLoss, validLoss and metrics), for other renderers. */

@@ -2,15 +2,27 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import sharp from 'sharp';
-import * as vega from 'vega';
-import * as vegaLite from 'vega-lite';
-import { expressionInterpreter } from 'vega-interpreter';
+import type * as Vega from 'vega';
+import type * as VegaLite from 'vega-lite';
 import type { VegaLiteSpec } from './specs.js';
+
+interface Renderer { vega: typeof Vega; vegaLite: typeof VegaLite; expressionInterpreter: unknown }
+let renderer: Promise<Renderer> | undefined;
+
+// NOTE: Vega is loaded on first use, not imported at the top: vega-canvas (under vega and vega-lite) has a
+// top-level await, which would make Kestrel's whole module graph impossible to require() from CommonJS
+// (notebook kernels such as tslab compile cells to CommonJS; so do many test runners).
+function loadRenderer(): Promise<Renderer> {
+  renderer ??= Promise.all([import('vega'), import('vega-lite'), import('vega-interpreter')])
+    .then(([vega, vegaLite, { expressionInterpreter }]) => ({ vega, vegaLite, expressionInterpreter }));
+  return renderer;
+}
 
 /** Renders a Vega-Lite spec to SVG text. */
 export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
+  const { vega, vegaLite, expressionInterpreter } = await loadRenderer();
   // NOTE: Vega-Lite's warnings (e.g. merged legends) are about the spec, not the data; kept off the console.
-  const compiled = vegaLite.compile(spec as never, { logger: quietLogger() }).spec;
+  const compiled = vegaLite.compile(spec as never, { logger: vega.logger(vega.Error) as never }).spec;
   // NOTE: the expression interpreter instead of Vega's code generation: nothing is compiled with `new Function`,
   // the same (CSP-safe) path the dashboard page uses.
   const view = new vega.View(vega.parse(compiled, undefined, { ast: true }), { renderer: 'none', expr: expressionInterpreter as never, logLevel: vega.Error });
@@ -34,9 +46,4 @@ export async function savePng(spec: VegaLiteSpec, path: string, options: { scale
   mkdirSync(dirname(path), { recursive: true });
   await sharp(png).toFile(path);
   return path;
-}
-
-function quietLogger(): never {
-  const logger = vega.logger(vega.Error);
-  return logger as never;
 }

@@ -20,3 +20,4 @@ export { DataParallel, type DataParallelOptions } from './data-parallel.js';
 export { batchToDevice, toDeviceAsync } from './device.js';
 export { measureSpeed, planFit, parseDuration, type MeasureSpeedOptions, type SpeedMeasurement, type PlanInput, type FitPlan } from './time-budget.js';
 export { snapshotTraining, suspendEpochCallbacks, type TrainingSnapshot } from './snapshot.js';
+export { DISPLAY, isDisplayable, notebookHost, setNotebookHost, tslabHost, preferredMime, type MimeBundle, type Displayable, type NotebookHost, type LiveOutput } from './notebook.js';

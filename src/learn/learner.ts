@@ -49,8 +49,8 @@ export interface LearnerOptions {
   metrics?: Metric[];
   /** Extra callbacks. */
   callbacks?: Callback[];
-  /** Progress display: 'auto' (bar on a terminal, lines otherwise), or false for silence. */
-  progress?: 'auto' | 'bar' | 'lines' | false;
+  /** Progress display: 'auto' (a live table in a notebook, a bar on a terminal, lines otherwise), or false for silence. */
+  progress?: 'auto' | 'bar' | 'lines' | 'notebook' | false;
   /** Stop with NonFiniteLossError when a training loss is NaN or infinite (default true). */
   stopOnNonFinite?: boolean;
   /**

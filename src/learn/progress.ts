@@ -1,7 +1,9 @@
-/** Progress display: a bar with ETA on a terminal, one plain line per epoch otherwise. */
+/** Progress display: a live table in a notebook, a bar with ETA on a terminal, one plain line per epoch otherwise. */
 import { formatDuration } from '../data/index.js';
 import type { Callback } from './events.js';
 import type { Learner } from './learner.js';
+import { type NotebookHost, notebookHost } from './notebook.js';
+import { LiveProgress, progressBundle } from './notebook-progress.js';
 
 /** Where progress text goes (a stream-like writer). */
 export interface ProgressWriter {
@@ -26,20 +28,36 @@ export class ProgressCallback implements Callback {
   readonly order = 90;
   private readonly out: ProgressWriter;
   private readonly bar: boolean;
+  private readonly host: NotebookHost | undefined;
+  private live: LiveProgress | undefined;
+  private rows: string[][] = [];
   private phaseStart = 0;
   private lastDraw = 0;
   private columns: string[] = [];
 
-  /** `mode` 'auto' shows a bar only on a terminal. */
-  constructor(options: { mode?: 'auto' | 'bar' | 'lines'; out?: ProgressWriter } = {}) {
+  /**
+   * `mode` 'auto' shows a live table in a notebook (tslab, see notebookHost), a bar on a terminal, plain
+   * lines otherwise; 'notebook' needs a notebook host (or `host`).
+   */
+  constructor(options: { mode?: 'auto' | 'bar' | 'lines' | 'notebook'; out?: ProgressWriter; host?: NotebookHost } = {}) {
     this.out = options.out ?? process.stdout;
     const mode = options.mode ?? 'auto';
-    this.bar = mode === 'bar' || (mode === 'auto' && Boolean(this.out.isTTY));
+    // NOTE: an explicit writer means the caller wants text there, so only the default stdout defers to a notebook.
+    this.host = mode === 'notebook' || (mode === 'auto' && !options.out) ? options.host ?? notebookHost() : undefined;
+    if (mode === 'notebook' && !this.host) throw new Error("progress.ts: progress mode 'notebook' needs a notebook kernel (tslab) or a host");
+    this.bar = !this.host && (mode === 'bar' || (mode === 'auto' && Boolean(this.out.isTTY)));
   }
 
   beforeFit(learn: Learner): void {
     const metricNames = learn.metrics.map((m) => m.name);
     this.columns = ['epoch', 'trainLoss', 'validLoss', ...metricNames, 'time', 'samples/s'];
+    if (this.host) {
+      // NOTE: one output per fit, replaced in place: a table that grows by a row per epoch and a bar under it.
+      this.rows = [];
+      this.live = new LiveProgress(this.host.live());
+      this.live.draw(() => progressBundle(this.columns, this.rows), true);
+      return;
+    }
     this.out.write(this.columns.map((c) => c.padEnd(Math.max(11, c.length + 2))).join('').trimEnd() + '\n');
   }
 
@@ -48,6 +66,16 @@ export class ProgressCallback implements Callback {
   beforeValidate(): void { this.phaseStart = performance.now(); }
 
   afterBatch(learn: Learner): void {
+    if (this.live && learn.training) {
+      const done = learn.batchIndex + 1;
+      const phase = {
+        label: `epoch ${learn.epoch + 1}/${learn.epochs}`, done, total: learn.numBatches,
+        elapsedSeconds: (performance.now() - this.phaseStart) / 1000,
+        comment: Number.isFinite(learn.trainLoss) ? `loss ${fmt(learn.trainLoss)}` : undefined,
+      };
+      this.live.draw(() => progressBundle(this.columns, this.rows, phase), done === learn.numBatches);
+      return;
+    }
     if (!this.bar || !learn.training) return;
     const now = performance.now();
     const done = learn.batchIndex + 1;
@@ -70,9 +98,20 @@ export class ProgressCallback implements Callback {
     if (!record || record.epoch !== learn.epoch + 1) return;
     const cells = [String(record.epoch), fmt(record.trainLoss), fmt(record.validLoss),
       ...learn.metrics.map((m) => fmt(record.metrics[m.name])), formatDuration(record.seconds), String(Math.round(record.samplesPerSecond))];
+    if (this.live) {
+      this.rows.push(cells);
+      this.live.draw(() => progressBundle(this.columns, this.rows), true);
+      return;
+    }
     if (this.bar) this.out.write('\r\x1b[K');
     this.out.write(cells.map((c, i) => c.padEnd(Math.max(11, (this.columns[i]?.length ?? 0) + 2))).join('').trimEnd() + '\n');
   }
 
   afterCancelFit(): void { if (this.bar) this.out.write('\r\x1b[K'); }
+
+  afterFit(): void {
+    // NOTE: the last draw leaves the finished table without a bar.
+    this.live?.draw(() => progressBundle(this.columns, this.rows), true);
+    this.live = undefined;
+  }
 }

@@ -9,7 +9,7 @@ export { ReLU, ReLU6, Hardswish, SiLU, LeakyReLU, Sigmoid, Tanh, Softmax } from 
 export { Sequential, Flatten } from './sequential.js';
 export { BatchNormFolder, foldBatchNorm, convBatchNormPairs, type FoldedBatchNorm, type DeclaresConvBatchNormPairs } from './fold-batchnorm.js';
 export { wantsChannelsLast, toChannelsLast, type ChannelsLastPreference } from './memory-format.js';
-export { summarize, summarizeGraph, type Summary, type SummaryRow } from './summary.js';
+export { summarize, summarizeGraph, summaryHtml, type Summary, type SummaryRow } from './summary.js';
 export { Identity, Reshape, Permute, ZeroPad2d } from './reshape.js';
 export { Lambda } from './lambda.js';
 export { Add, Multiply, Concatenate, add, multiply, concatenate, type ConcatenateOptions } from './merge.js';

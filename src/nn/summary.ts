@@ -59,7 +59,7 @@ export function summarize(model: Module, inputShape: number[]): Summary {
   }
   const totalParameters = model.numParameters();
   const trainableParameters = model.numParameters(true);
-  return { rows, totalParameters, trainableParameters, text: formatSummary(model.constructor.name, rows, totalParameters, trainableParameters, false) };
+  return displayable({ rows, totalParameters, trainableParameters, text: formatSummary(model.constructor.name, rows, totalParameters, trainableParameters, false) }, model.constructor.name, false);
 }
 
 /**
@@ -83,8 +83,39 @@ export function summarizeGraph(model: GraphModel): Summary {
   }
   const totalParameters = model.numParameters();
   const trainableParameters = model.numParameters(true);
-  const text = formatSummary(model.name ?? model.constructor.name, rows, totalParameters, trainableParameters, !isChain(model));
-  return { rows, totalParameters, trainableParameters, text };
+  const connected = !isChain(model);
+  const text = formatSummary(model.name ?? model.constructor.name, rows, totalParameters, trainableParameters, connected);
+  return displayable({ rows, totalParameters, trainableParameters, text }, model.name ?? model.constructor.name, connected);
+}
+
+// NOTE: Jupyter's display protocol symbol (see DISPLAY in src/learn/notebook.ts). Symbol.for returns the same
+// symbol everywhere, so this layer below learn needs no import to take part.
+const DISPLAY = Symbol.for('Jupyter.display');
+
+/** Adds the notebook form (an HTML table, text as the plain twin) to a summary, as a non-enumerable method. */
+function displayable(summary: Summary, title: string, connected: boolean): Summary {
+  Object.defineProperty(summary, DISPLAY, { value: () => ({ 'text/html': summaryHtml(summary, title, connected), 'text/plain': summary.text }) });
+  return summary;
+}
+
+/** Escapes text for HTML. */
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
+}
+
+/** A summary as an HTML table (Keras's columns; "Connected to" for graph models that are not a chain). */
+export function summaryHtml(summary: Summary, title: string, connected = summary.rows.some((r) => (r.connectedTo?.length ?? 0) > 1)): string {
+  const fmt = (n: number) => n.toLocaleString('en-US');
+  const cell = (v: string, align = 'left') => `<td style="text-align:${align};padding:2px 12px">${escapeHtml(v)}</td>`;
+  const header = ['Layer (type)', 'Output Shape', 'Param #', ...(connected ? ['Connected to'] : [])];
+  const rows = summary.rows.map((r) => `<tr>${cell(`${r.name} (${r.type})`)}${cell(`[${r.outputShape.map((d) => (d === -1 ? 'None' : String(d))).join(', ')}]`)}${cell(fmt(r.parameters), 'right')}${connected ? cell(r.connectedTo && r.connectedTo.length > 0 ? r.connectedTo.join(', ') : '-') : ''}</tr>`);
+  const total = summary.totalParameters; const trainable = summary.trainableParameters;
+  return [
+    `<div><b>Model: "${escapeHtml(title)}"</b>`,
+    `<table class="kestrel-summary" style="border-collapse:collapse"><thead><tr>${header.map((h) => `<th style="text-align:left;padding:2px 12px">${h}</th>`).join('')}</tr></thead>`,
+    `<tbody>${rows.join('')}</tbody></table>`,
+    `<div>Total params: ${fmt(total)}<br>Trainable params: ${fmt(trainable)}<br>Non-trainable params: ${fmt(total - trainable)}</div></div>`,
+  ].join('');
 }
 
 /** Whether every call reads the previous call's output once, from one input to one output (Keras's "sequential-like"). */

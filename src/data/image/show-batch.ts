@@ -13,8 +13,8 @@ import { type ImageTransforms } from './transforms.js';
 
 /** Options of {@link showBatch}. */
 export interface ShowBatchOptions {
-  /** Output PNG path. */
-  path: string;
+  /** Output PNG path; without one, showBatch resolves to the PNG bytes (a notebook displays them). */
+  path?: string;
   /** Images shown (default 36). */
   n?: number;
   /** Columns (default 6). */
@@ -164,12 +164,18 @@ export async function renderTiles(tiles: readonly Tile[], options: TileGridOptio
   return sharp({ create: { width, height, channels: 3, background: { r: 255, g: 255, b: 255 } } }).composite(composites).png().toBuffer();
 }
 
-/** Writes a PNG grid of `n` images (from a dataset or the first batches of a source) with labels under each; returns the path. */
-export async function showBatch(source: BatchSource | ImageDataset, options: ShowBatchOptions): Promise<string> {
+/**
+ * A PNG grid of `n` images (from a dataset or the first batches of a source) with labels under each: written
+ * to `options.path` (resolving to the path), or resolved as PNG bytes when there is no path.
+ */
+export async function showBatch(source: BatchSource | ImageDataset, options: ShowBatchOptions & { path: string }): Promise<string>;
+export async function showBatch(source: BatchSource | ImageDataset, options?: ShowBatchOptions): Promise<Buffer>;
+export async function showBatch(source: BatchSource | ImageDataset, options: ShowBatchOptions = {}): Promise<string | Buffer> {
   const n = options.n ?? 36;
   const tiles = source instanceof ImageDataset ? await tilesFromDataset(source, n, options) : await tilesFromSource(source, n, options);
   if (tiles.length === 0) throw new Error('showBatch: no images to show');
   const png = await renderTiles(tiles, { cols: Math.min(options.cols ?? 6, n), cellSize: options.cellSize });
+  if (options.path === undefined) return png;
   mkdirSync(dirname(options.path), { recursive: true });
   await sharp(png).toFile(options.path);
   return options.path;
