@@ -68,8 +68,12 @@ export interface OpenOptions {
   flip?: boolean;
   /** Share of images for validation when a folder has no valid/ split (given: a usage error for datasets split already). */
   validPct?: number;
-  /** Reuse saved statistics (evaluating a saved model). */
+  /** Reuse saved statistics (evaluating a saved model), or the statistics pretrained weights expect. */
   normalize?: { mean: number[]; std: number[] };
+  /** Channels to decode folder images as (default: detected; 3 for pretrained networks). */
+  channels?: 1 | 3;
+  /** The flag that needs a folder of images (other datasets are refused with a usage error naming it). */
+  requireFolder?: string;
 }
 
 /** Training and validation batch sources with what a model bundle records about them. */
@@ -93,13 +97,16 @@ export async function openDataset(name: string, options: OpenOptions): Promise<O
     }
     const folders = await imageFolderLoaders(resolve(name), {
       size: options.size ?? 64, batchSize: options.batchSize, seed: options.seed, augment: options.augment ? { flip: options.flip ?? true } : false,
-      validPct: options.validPct, ...(options.normalize ? { normalize: options.normalize } : {}),
+      validPct: options.validPct, ...(options.normalize ? { normalize: options.normalize } : {}), ...(options.channels ? { channels: options.channels } : {}),
     });
     return {
       train: folders.train, valid: folders.valid, classes: folders.classes, inputShape: folders.inputShape, normalize: folders.normalize,
       description: `image folders ${resolve(name)} (${folders.train.numSamples} train, ${folders.valid.numSamples} valid images at ${options.size ?? 64}px)`,
       close: () => folders.close(),
     };
+  }
+  if (options.requireFolder) {
+    throw new UsageError(`${options.requireFolder} needs a folder of RGB images (class folders, or train/ and valid/ splits); '${name}' is not one (node scripts/fashion-png-folders.mjs writes Fashion-MNIST as PNG folders)`);
   }
   if (options.validPct !== undefined) throw new UsageError(`--valid-pct applies to a folder of images without a validation split; '${name}' comes with its own test split`);
   const data = await resolveDataset(name, options.normalize);

@@ -42,14 +42,14 @@ export function checkPrecisionFlag(value: string): Precision {
  * interrupted fit (its epochs, and its iterations when it was planned to end part-way through an
  * epoch). `epochs`, when given, must match the checkpoint's.
  */
-export function resumeFrom(learn: Learner, resumeDir: string, epochs?: number): { startEpoch: number; epochs: number; iterations?: number } {
+export function resumeFrom(learn: Learner, resumeDir: string, epochs?: number): { startEpoch: number; epochs: number; stage: string | null; iterations?: number } {
   const dir = join(resumeDir, 'checkpoint');
   if (!hasCheckpoint(dir)) throw new UsageError(`--resume ${resumeDir}: no checkpoint there (train with --checkpoint-every N --out ${resumeDir} first)`);
   const info = loadCheckpoint(learn, dir);
   if (epochs !== undefined && info.epochs !== epochs) throw new UsageError(`--resume: the checkpoint is from a ${info.epochs}-epoch run; pass --epochs ${info.epochs}`);
   if (isMainProcess()) console.log(`kestrel: resuming from ${info.path} after epoch ${info.epoch} of ${info.epochs}`);
   const partial = info.totalIterations !== info.epochs * learn.data.train.length;
-  return { startEpoch: info.epoch, epochs: info.epochs, ...(partial ? { iterations: info.totalIterations } : {}) };
+  return { startEpoch: info.epoch, epochs: info.epochs, stage: info.stage, ...(partial ? { iterations: info.totalIterations } : {}) };
 }
 
 /** Runs the fit for a schedule; SGDR restarts every epoch. */

@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { manualSeed, setNumThreads, writeTextFileAtomic } from '../tensor/index.js';
 import { GracefulStop, Learner, PRECISIONS } from '../learn/index.js';
 import { defaultArchitectures, kestrelVersion, saveModel } from '../io/index.js';
+import type { Module } from '../nn/index.js';
+import type { VisionLearner } from '../vision/index.js';
 import { DEFAULT_DASHBOARD_PORT, Dashboard } from '../dashboard/index.js';
 import { type CommandSpec, type ParsedOptions, UsageError, commandHelp, parseCommand } from './args.js';
 import { openDataset } from './dataset-arg.js';
@@ -12,6 +14,7 @@ import { checkOutputDir, makeOutputDir } from './output-dir.js';
 import { writeRunReport } from './report.js';
 import { destroyProcessGroup, distributedEnv, isMainProcess } from '../distributed/index.js';
 import { chooseDevice, distributedOptionSpecs, joinFromEnv, perProcessBatch, runLauncher, wantsLauncher, workerArgv } from './distributed.js';
+import { TRANSFER_OPTIONS, checkTransferFlags, openPretrained, runTransfer } from './transfer.js';
 import { RECIPE_OPTIONS, type RecipeSetup, type RunLength, finalEvaluation, planRunLength, recipeBatchSize, setUpRecipe, usesRecipe } from './recipe.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/kestrel.js', import.meta.url));
@@ -22,7 +25,7 @@ export const trainSpec: CommandSpec = {
   summary: 'train a model on a dataset; writes metrics.json, model.safetensors and model.json',
   positionals: [{ name: 'dataset', description: "'sample' (default, bundled), 'fashion-mnist', 'mnist', 'cifar10', a folder of images (train/valid/<class>/*), or a directory of IDX files", optional: true }],
   options: {
-    model: { type: 'string', description: 'architecture', default: 'mnist-cnn', choices: ['mnist-cnn', 'mlp', 'resnet18', 'resnet34', 'resnet50'] },
+    model: { type: 'string', description: 'architecture (default: the small-image recipe\'s, see --preset)', default: 'mnist-cnn', choices: ['mnist-cnn', 'mlp', 'small-resnet', 'resnet18', 'resnet34', 'resnet50', 'mobilenet_v2'] },
     epochs: { type: 'integer', description: 'epochs to train', default: 3, min: 1 },
     lr: { type: 'number', description: 'learning rate (Adam)', default: 1e-3, min: 0 },
     bs: { type: 'integer', description: 'batch size', default: 64, min: 1 },
@@ -42,6 +45,7 @@ export const trainSpec: CommandSpec = {
     report: { type: 'boolean', description: 'write OUT/report.html (kestrel report) when training ends' },
     ...distributedOptionSpecs,
     ...RECIPE_OPTIONS,
+    ...TRANSFER_OPTIONS,
   },
 };
 
@@ -75,29 +79,34 @@ export async function runTrain(argv: string[]): Promise<number> {
   const seed = options.seed as number;
   manualSeed(seed);
   const datasetName = positionals[0] ?? 'sample';
-  const recipeOn = usesRecipe(given);
+  const recipeOn = usesRecipe(given) && options.pretrained === undefined;
   checkTrainFlags(options, recipeOn);
+  checkTransferFlags(options, given);
   const resumeDir = options.resume === undefined ? undefined : resolve(String(options.resume));
   const out = checkOutputDir(resumeDir && argv.every((a) => !a.startsWith('--out')) ? resumeDir : String(options.out));
   const batchSize = recipeOn ? recipeBatchSize(options, given) : options.bs as number;
+  const pretrained = options.pretrained === undefined ? undefined : await openPretrained(String(options.pretrained), String(options.model), given.has('model'));
+  if (pretrained) log(`kestrel: pretrained: ${pretrained.description}`);
   const data = await openDataset(datasetName, {
-    batchSize: perProcessBatch(batchSize, group?.worldSize ?? 1), seed, size: options.size as number, augment: Boolean(options.augment), flip: !options['no-flip'],
-    validPct: options['valid-pct'] as number | undefined,
+    batchSize: perProcessBatch(batchSize, group?.worldSize ?? 1), seed, size: given.has('size') || !pretrained ? options.size as number : pretrained.size,
+    augment: Boolean(options.augment), flip: !options['no-flip'], validPct: options['valid-pct'] as number | undefined,
+    ...(pretrained ? { normalize: pretrained.normalize, channels: 3 as const, requireFolder: '--pretrained' } : {}),
   });
   if (data.valid.numSamples === 0) {
     await data.close();
     throw new Error(`no validation images in ${data.description}; raise --valid-pct or add a valid/ folder`);
   }
   const recipe: RecipeSetup | undefined = recipeOn ? await setUpRecipe(data, options, given, seed) : undefined;
-  const architecture = recipe?.architecture.name ?? String(options.model);
-  const factory = defaultArchitectures[architecture];
-  if (!factory) throw new UsageError(`unknown model '${architecture}'`);
+  const architecture = pretrained ? 'transfer' : recipe?.architecture.name ?? String(options.model);
   const [channels, height, width] = data.inputShape;
-  const architectureOptions = recipe?.architecture.options ?? { numClasses: data.classes.length, input: { channels, height, width } };
-  const model = recipe?.model ?? factory(architectureOptions);
+  let architectureOptions = recipe?.architecture.options ?? { numClasses: data.classes.length, input: { channels, height, width } };
+  let model: Module | undefined = recipe?.model;
+  if (!pretrained && !model) {
+    const factory = defaultArchitectures[architecture];
+    if (!factory) throw new UsageError(`unknown model '${architecture}'`);
+    model = factory(architectureOptions);
+  }
   if (main) makeOutputDir(out);
-
-  log(`kestrel: training ${architecture} (${model.numParameters().toLocaleString('en-US')} parameters) on ${data.description}`);
   const lr = recipe?.recipe.lr ?? options.lr as number;
   const schedule = (recipe?.recipe.schedule ?? String(options.schedule)) as ScheduleName;
   const { recorder, callbacks } = planCallbacks(out, { checkpointEvery: options['checkpoint-every'] as number | undefined, earlyStop: options['early-stop'] as number | undefined });
@@ -112,12 +121,21 @@ export async function runTrain(argv: string[]): Promise<number> {
     port: options.dashboard as number, host: options.host as string | undefined, title: `kestrel train: ${architecture} on ${datasetName}`,
     command: run.command, settings: run.settings, classes: data.classes, onListen: (url) => console.log(`kestrel: dashboard at ${url}`),
   });
-  const learn = new Learner(model, { train: recipe?.train ?? data.train, valid: data.valid }, {
-    lr, callbacks: [...callbacks, stop, ...(dashboard ? [dashboard] : [])], ...recipe?.learnerOptions, precision, device, distributed: group !== null,
-  });
+  const learnerOptions = { lr, callbacks: [...callbacks, stop, ...(dashboard ? [dashboard] : [])], precision, device, distributed: group !== null };
+  let learn: Learner;
+  let transfer: VisionLearner | undefined;
+  if (pretrained) {
+    learn = transfer = pretrained.learner({ train: data.train, valid: data.valid }, { ...learnerOptions, precompute: Boolean(options.precompute), nOut: data.classes.length });
+    model = transfer.model;
+    architectureOptions = pretrained.architecture(transfer, data.classes.length).options;
+  } else {
+    learn = new Learner(model!, { train: recipe?.train ?? data.train, valid: data.valid }, { ...learnerOptions, ...recipe?.learnerOptions });
+  }
+  log(`kestrel: training ${architecture} (${model!.numParameters().toLocaleString('en-US')} parameters) on ${data.description}`);
   if (precision !== 'auto') log(`kestrel: precision ${learn.amp.precision}`);
   // NOTE: a resumed run keeps the length of the run it continues (a recipe's time plan included, unless --epochs says otherwise).
-  const resumed = resumeDir ? resumeFrom(learn, resumeDir, recipe && !given.has('epochs') ? undefined : (recipe?.recipe.epochs ?? options.epochs as number)) : undefined;
+  const fineTuning = options['fine-tune'] !== undefined;
+  const resumed = resumeDir ? resumeFrom(learn, resumeDir, fineTuning || (recipe && !given.has('epochs')) ? undefined : (recipe?.recipe.epochs ?? options.epochs as number)) : undefined;
   const length: RunLength = resumed ?? (recipe ? await planRunLength(learn, recipe.recipe) : { epochs: options.epochs as number });
   const { epochs } = length;
   const startEpoch = resumed?.startEpoch ?? 0;
@@ -135,7 +153,13 @@ export async function runTrain(argv: string[]): Promise<number> {
   process.on('SIGTERM', interrupt);
   try {
     if (dashboard) await dashboard.start();
-    await runSchedule(learn, schedule, epochs, lr, { startEpoch, iterations: length.iterations });
+    if (transfer) {
+      await runTransfer(transfer, options, given, resumed ? { stage: resumed.stage, epoch: resumed.startEpoch } : undefined);
+      // NOTE: the final evaluation and the saved model take images, not cached features.
+      transfer.setPrecompute(false);
+    } else {
+      await runSchedule(learn, schedule, epochs, lr, { startEpoch, iterations: length.iterations });
+    }
     if (stop.stopped) {
       // NOTE: stopped early: no final evaluation, the checkpoint resumes.
     } else if (recipe) {
@@ -167,7 +191,7 @@ export async function runTrain(argv: string[]): Promise<number> {
   await destroyProcessGroup();
   if (!main) return 0;
   const finalAccuracy = final?.accuracy ?? last?.metrics.accuracy ?? NaN;
-  saveModel(out, model, {
+  saveModel(out, model!, {
     architecture: { name: architecture, options: architectureOptions },
     classes: data.classes,
     inputShape: data.inputShape,

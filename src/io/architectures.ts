@@ -3,7 +3,7 @@ import type { Module } from '../nn/index.js';
 import { type InputShape, mlp, mnistCnn } from '../vision/simple.js';
 import { type ResNet, resnet18, resnet34, resnet50 } from '../vision/resnet.js';
 import { mobilenetV2 } from '../vision/mobilenet.js';
-import { type TransferArchitecture, buildTransferModel } from '../vision/vision-learner.js';
+import { type TransferArchitecture, buildTransferModel, transferModel } from '../vision/vision-learner.js';
 import { SmallResNet } from '../vision/small-resnet.js';
 import { KERAS_ARCHITECTURE, kerasArchitecture } from './tfjs/architecture.js';
 
@@ -64,9 +64,18 @@ export const defaultArchitectures: ArchitectureRegistry = Object.freeze({
 
 /**
  * A visionLearner's model (architecture name 'transfer'): options `base` (e.g. 'resnet34'),
- * `numClasses`, and optionally `head` (HeadOptions) and `cut`, as VisionLearner.architecture holds them.
+ * `numClasses`, and optionally `head` (HeadOptions) and `cut`, as VisionLearner.architecture holds them;
+ * or base 'keras' with `baseOptions` (a keras architecture's options, cut by its `outputs`).
  */
 function transferFrom(options: Record<string, unknown>): Module {
+  if (options.base === KERAS_ARCHITECTURE) {
+    // NOTE: a Keras graph body is rebuilt from its topology, cut where the bundle says (its `outputs`).
+    const baseOptions = options.baseOptions;
+    if (typeof baseOptions !== 'object' || baseOptions === null || Array.isArray(baseOptions)) {
+      throw new Error(`option 'baseOptions' must hold the Keras base's options, got ${JSON.stringify(baseOptions)}`);
+    }
+    return transferModel(kerasArchitecture(baseOptions as Record<string, unknown>), positiveInteger(options, 'numClasses'), options.head as TransferArchitecture['head'] ?? {});
+  }
   if (typeof options.base !== 'string') throw new Error(`option 'base' must name the pretrained architecture (e.g. "resnet34"), got ${JSON.stringify(options.base)}`);
   if (options.head !== undefined && (typeof options.head !== 'object' || options.head === null || Array.isArray(options.head))) {
     throw new Error(`option 'head' must be an object of head options, got ${JSON.stringify(options.head)}`);

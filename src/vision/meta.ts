@@ -144,14 +144,15 @@ export function cutModel(model: Module, cut: number): NamedSequential {
  * the same layers. For Keras's MobileNetV2 that is `out_relu`, before its AveragePooling2D(7x7).
  */
 export function cutGraph(model: GraphModel, layer?: string): GraphModel {
-  let name = layer;
-  if (name === undefined) {
-    const spatial = model.steps.filter((step) => {
-      const shape = step.outputShapes[0];
-      return shape?.length === 4 && !(shape[2] === 1 && shape[3] === 1);
-    });
-    if (spatial.length === 0) throw new Error('meta.ts: the graph model has no layer with a 4-D (spatial) output to cut at; pass cut: <layer name>');
-    name = spatial[spatial.length - 1].name;
-  }
-  return subgraph(model, { outputs: name, name: `${model.name ?? 'graph'}_body` });
+  return subgraph(model, { outputs: layer ?? graphCutLayer(model), name: `${model.name ?? 'graph'}_body` });
+}
+
+/** Where cutGraph cuts by default: the last layer with a spatial (4-D, larger than 1x1) output. */
+export function graphCutLayer(model: GraphModel): string {
+  const spatial = model.steps.filter((step) => {
+    const shape = step.outputShapes[0];
+    return shape?.length === 4 && !(shape[2] === 1 && shape[3] === 1);
+  });
+  if (spatial.length === 0) throw new Error('meta.ts: the graph model has no layer with a 4-D (spatial) output to cut at; pass cut: <layer name>');
+  return spatial[spatial.length - 1].name;
 }
