@@ -91,6 +91,22 @@ export class WorkerPool {
     const error = new Error('image loader closed');
     for (const p of this.queue.splice(0)) p.reject(error);
     for (const s of this.slots) { s.current?.reject(error); s.current = null; }
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    // NOTE: idle workers are unref'd, and waiting for one to exit does not keep the event loop alive by itself:
+    // a program whose last work is this close() would exit with the promise unsettled (exit code 13).
+    this.busy();
+    await Promise.all(this.slots.map((s) => stopWorker(s.worker)));
   }
+}
+
+/**
+ * Asks a worker to exit once its running task is done (terminating it inside a native decode would
+ * abort the process); terminates it after `graceMs` if it does not.
+ */
+function stopWorker(worker: Worker, graceMs = 30000): Promise<void> {
+  return new Promise((resolve) => {
+    if (worker.threadId === -1) { resolve(); return; }
+    const timer = setTimeout(() => void worker.terminate(), graceMs);
+    worker.once('exit', () => { clearTimeout(timer); resolve(); });
+    worker.postMessage({ exit: true });
+  });
 }

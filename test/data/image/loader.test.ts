@@ -112,6 +112,25 @@ test('a program that stops iterating early exits by itself (workers do not hold 
   assert.match(result.stdout, /got 2x3x16x16/);
 });
 
+test('closing a loader whose batches are still in flight (an error mid-epoch) finishes the program: no abort, no early exit', async () => {
+  const data = await dataset(24);
+  const module = fileURLToPath(new URL('../../../src/data/image/index.js', import.meta.url));
+  const script = `
+    const { ImageDataset, ImageLoader } = await import(${JSON.stringify(module)});
+    const data = new ImageDataset(${JSON.stringify(data.items)}, ['a', 'b', 'c', 'd']);
+    const loader = new ImageLoader(data, { batchSize: 2, workers: 2, prefetch: 6, transforms: { size: 16 } });
+    try {
+      for await (const batch of loader) { batch.x.dispose(); batch.y.dispose(); throw new Error('boom'); }
+    } catch (error) { console.log('caught', error.message); }
+    await loader.close();
+    console.log('closed');
+  `;
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(result.signal, null, `killed by ${result.signal}: ${result.stderr}`);
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /caught boom\nclosed/);
+});
+
 test('imageFolderLoaders: grey folders give 1-channel loaders normalised by the training statistics', async () => {
   const root = tempDir();
   for (const [name, value] of [['dark', 40], ['light', 200]] as const) {
