@@ -6,7 +6,7 @@ import type { Tensor } from '../tensor/index.js';
 import { type DataPair, type EpochRecord, type LearnerOptions, fitOneCycle } from '../learn/index.js';
 import { type VisionLearner, archMeta, graphCutLayer, modelMeta, visionLearner } from '../vision/index.js';
 import { progressPrinter } from '../data/index.js';
-import { KERAS_ARCHITECTURE, kerasArchitectureOf, loadModel, loadTfjsModel, openWeights, resolveWeights } from '../io/index.js';
+import { KERAS_ARCHITECTURE, kerasArchitecture, kerasArchitectureOf, loadModel, loadTfjsModel, openWeights, resolveWeights } from '../io/index.js';
 import { type OptionSpec, type ParsedOptions, UsageError } from './args.js';
 
 /** The flags of transfer learning (added to `kestrel train`). */
@@ -52,10 +52,10 @@ export function checkTransferFlags(options: ParsedOptions, given: ReadonlySet<st
 const unit = (channels = 3) => ({ mean: Array<number>(channels).fill(0), std: Array<number>(channels).fill(1) });
 
 /** Opens --pretrained: a bundle folder, a TF.js model.json, or a weights file/URL for the --model architecture. */
-export async function openPretrained(pathOrUrl: string, model: string, modelGiven: boolean): Promise<PretrainedSource> {
+export async function openPretrained(pathOrUrl: string, model: string, modelGiven: boolean, size?: number): Promise<PretrainedSource> {
   const isUrl = /^https?:\/\//i.test(pathOrUrl);
-  if (!isUrl && existsSync(pathOrUrl) && statSync(pathOrUrl).isDirectory()) return fromBundle(pathOrUrl);
-  if (!isUrl && pathOrUrl.endsWith('.json')) return fromTfjs(pathOrUrl);
+  if (!isUrl && existsSync(pathOrUrl) && statSync(pathOrUrl).isDirectory()) return fromBundle(pathOrUrl, size);
+  if (!isUrl && pathOrUrl.endsWith('.json')) return fromTfjs(pathOrUrl, size);
   if (!modelGiven || !(model in modelMeta)) {
     throw new UsageError(`--pretrained ${pathOrUrl}: say which network the weights are for with --model (${Object.keys(modelMeta).join(', ')})`);
   }
@@ -95,23 +95,43 @@ function transferEntry(learn: VisionLearner): { name: string; options: Record<st
 }
 
 /** A TF.js layers model (e.g. a Keras MobileNetV2 converted with tensorflowjs): pixels in 0..1 unless imported with other statistics. */
-function fromTfjs(path: string): PretrainedSource {
-  const loaded = loadTfjsModel(path);
+function fromTfjs(path: string, size: number | undefined): PretrainedSource {
+  let loaded = loadTfjsModel(path);
   const [channels, height] = loaded.inputShape;
   if (channels !== 3) throw new UsageError(`--pretrained ${path}: the model takes ${channels}-channel input; transfer learning here needs 3 (RGB)`);
   console.log(`kestrel: ${path} is a TF.js model; its input is taken as pixels in 0..1 (nsfwjs's). For other statistics, import it first: kestrel import ${path} --normalize inception --out DIR, then --pretrained DIR`);
-  return kerasSource(`TF.js model ${path}`, loaded.model, kerasArchitectureOf(loaded).options, height, unit());
+  const cut = graphCutLayer(loaded.model);
+  // NOTE: the body alone is convolutional, so it takes other image sizes: built again without the head, at --size.
+  if (size !== undefined && size !== height) {
+    loaded.model.dispose();
+    loaded = loadTfjsModel(path, { inputShape: [channels, size, size], outputs: [cut] });
+  }
+  return kerasSource(`TF.js model ${path}`, loaded.model, kerasArchitectureOf(loaded).options, cut, size ?? height, unit());
 }
 
 /** A model bundle written by `kestrel import` or `kestrel train`. */
-function fromBundle(dir: string): PretrainedSource {
+function fromBundle(dir: string, size: number | undefined): PretrainedSource {
   const loaded = loadModel(dir);
   const { manifest } = loaded;
   const [channels, height] = manifest.inputShape;
   if (channels !== 3) throw new UsageError(`--pretrained ${dir}: the bundle's model takes ${channels}-channel input; transfer learning here needs 3 (RGB)`);
   const normalize = manifest.normalize ?? unit(channels);
   const name = manifest.architecture.name;
-  if (name === KERAS_ARCHITECTURE) return kerasSource(`model bundle ${dir} (Keras graph)`, loaded.model as GraphModel, manifest.architecture.options, height, normalize);
+  if (name === KERAS_ARCHITECTURE) {
+    let graph = loaded.model as GraphModel;
+    const cut = graphCutLayer(graph);
+    let options = manifest.architecture.options;
+    if (size !== undefined && size !== height) {
+      // NOTE: as for TF.js files: the body alone, rebuilt at --size from the topology, takes the bundle's weights.
+      options = { ...options, inputShape: [channels, size, size], outputs: [cut] };
+      const body = kerasArchitecture(options) as GraphModel;
+      const keys = new Set(body.stateDict().keys());
+      body.loadStateDict(new Map([...graph.stateDict()].filter(([key]) => keys.has(key))));
+      graph.dispose();
+      graph = body;
+    }
+    return kerasSource(`model bundle ${dir} (Keras graph)`, graph, options, cut, size ?? height, normalize);
+  }
   if (!(name in modelMeta)) throw new UsageError(`--pretrained ${dir}: its architecture '${name}' has no transfer metadata (known: ${Object.keys(modelMeta).join(', ')}, ${KERAS_ARCHITECTURE})`);
   return {
     description: `model bundle ${dir} (${name})`,
@@ -123,8 +143,7 @@ function fromBundle(dir: string): PretrainedSource {
 }
 
 /** A Keras graph as the body: cut at its last spatial layer; the bundle rebuilds it from the topology, cut there. */
-function kerasSource(description: string, graph: GraphModel, kerasOptions: Record<string, unknown>, size: number, normalize: { mean: number[]; std: number[] }): PretrainedSource {
-  const cut = graphCutLayer(graph);
+function kerasSource(description: string, graph: GraphModel, kerasOptions: Record<string, unknown>, cut: string, size: number, normalize: { mean: number[]; std: number[] }): PretrainedSource {
   return {
     description: `${description}, cut at '${cut}'`,
     size,

@@ -34,5 +34,5 @@ export { resolveWeights, openWeights, loadPretrained, hashPrefixOf, type Resolve
 /** Building the model a state dict describes. */
 export { buildFromWeights, type BuildFromWeightsOptions, type BuiltModel } from './build-from-weights.js';
 /** TF.js layers models (Keras) imported as graph models; the rest of the importer under `tfjs`. */
-export { loadTfjsModel, kerasArchitectureOf, KERAS_ARCHITECTURE, type LoadTfjsOptions, type TfjsModel } from './tfjs/index.js';
+export { loadTfjsModel, kerasArchitecture, kerasArchitectureOf, KERAS_ARCHITECTURE, type LoadTfjsOptions, type TfjsModel } from './tfjs/index.js';
 export * as tfjs from './tfjs/index.js';
