@@ -2,13 +2,13 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
-import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import { type Tensor, manualSeed, noGrad, tidy } from '../../src/tensor/index.js';
+import { type Tensor, manualSeed } from '../../src/tensor/index.js';
 import { BatchNorm1d, BatchNorm2d, Conv2d, Flatten, Module, GraphModel, Linear, MaxPool2d, ReLU, ReLU6, Sequential, SiLU, Hardswish, ZeroPad2d, AdaptiveAvgPool2d, Dropout, add, concatenate, input } from '../../src/nn/index.js';
 import { preprocessImages } from '../../src/data/index.js';
 import { exportOnnx } from '../../src/io/index.js';
 import { mlp, mnistCnn } from '../../src/vision/simple.js';
 import { resnet18, resnet50 } from '../../src/vision/resnet.js';
+import { compare, perturbBatchNorms } from './onnx-helpers.js';
 
 const PHOTOS = ['chelsea.png', 'coffee.png', 'astronaut.png'].map((f) => `/usr/lib/python3/dist-packages/skimage/data/${f}`);
 const HOPPER = '/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg';
@@ -19,37 +19,6 @@ async function photos(channels: 1 | 3, size: number): Promise<Tensor> {
   const files = existsSync(HOPPER) ? [...PHOTOS, HOPPER] : PHOTOS;
   const { x } = await preprocessImages(files, { transforms: { size, resize: 'crop' }, decode: { channels }, normalize: channels === 3 ? 'imagenet' : 'none' });
   return x!;
-}
-
-/** Random batch-norm statistics and shifts (of a trained network's size), so folding has something to fold. */
-function perturbBatchNorms(model: Module): void {
-  noGrad(() => {
-    for (const [, m] of model.namedModules()) {
-      if (m instanceof BatchNorm2d || m instanceof BatchNorm1d) {
-        m.running_mean!.uniform_(-0.2, 0.2);
-        m.running_var!.uniform_(0.7, 1.3);
-        m.bias!.uniform_(-0.1, 0.1);
-      }
-    }
-  });
-}
-
-/** Kestrel's eval-mode output and onnxruntime's on the same batch; returns the largest absolute difference. */
-async function compare(model: Module, x: Tensor, inputShape: number[]): Promise<{ diff: number; folded: number }> {
-  model.eval();
-  const { bytes, folded } = exportOnnx(model, { inputShape, classes: ['a', 'b'] });
-  const session = await InferenceSession.create(bytes);
-  const expected = noGrad(() => tidy(() => model.forward(x).toArray() as Float32Array));
-  let diff = 0;
-  // NOTE: the batch dimension is dynamic: run the batch whole and one sample alone.
-  for (const batch of [x.shape[0], 1]) {
-    const data = (x.toArray() as Float32Array).subarray(0, batch * inputShape.reduce((a, b) => a * b, 1));
-    const { logits } = await session.run({ input: new OrtTensor('float32', data, [batch, ...inputShape]) });
-    const got = logits.data as Float32Array;
-    assert.equal(got.length, expected.length * batch / x.shape[0]);
-    for (let i = 0; i < got.length; i++) diff = Math.max(diff, Math.abs(got[i] - expected[i]));
-  }
-  return { diff, folded };
 }
 
 test('mnist-cnn, mlp and a Sequential of every simple layer match onnxruntime within 1e-5', async () => {

@@ -9,6 +9,7 @@ import { foldBatchNorms } from './fold.js';
 import './layers.js';
 import './models.js';
 import './keras.js';
+import './transfer.js';
 
 /** Options of exportOnnx. */
 export interface OnnxExportOptions {

@@ -100,21 +100,22 @@ registerOnnxEmitter(AvgPool2d, (m, [x], ctx) => {
   });
 });
 
-/** Adaptive pooling: global when the output is 1x1, else a fixed pool when the input divides evenly. */
-function adaptive(kind: 'Average' | 'Max') {
-  return (m: AdaptiveAvgPool2d | AdaptiveMaxPool2d, [x]: OnnxValue[], ctx: ExportContext): OnnxValue => {
-    const [oh, ow] = pair(m.outputSize);
-    const shape = ctx.outputShape(m, [x]);
-    if (oh === 1 && ow === 1) return ctx.op(`Global${kind}Pool`, [x.name], shape);
-    const [h, w] = [x.shape[2], x.shape[3]];
-    if (h === null || w === null || h % oh !== 0 || w % ow !== 0) {
-      throw new Error(`ONNX export: layer '${ctx.label()}' (${m.constructor.name}) pools ${h}x${w} to ${oh}x${ow}, which ONNX can express only when the sizes divide evenly`);
-    }
-    return ctx.op(`${kind}Pool`, [x.name], shape, { kernel_shape: attr.ints([h / oh, w / ow]), strides: attr.ints([h / oh, w / ow]) });
-  };
+/**
+ * Adaptive pooling of `x` to `size` (layer `layer`, named in errors): global when the output is 1x1, else a
+ * fixed pool when the input divides evenly. Shared with the fine-tuning head's AdaptiveConcatPool2d.
+ */
+export function adaptivePool(kind: 'Average' | 'Max', size: Pair, x: OnnxValue, ctx: ExportContext, layer: string, suffix?: string): OnnxValue {
+  const [oh, ow] = pair(size);
+  const shape = [x.shape[0], x.shape[1], oh, ow];
+  if (oh === 1 && ow === 1) return ctx.op(`Global${kind}Pool`, [x.name], shape, {}, suffix);
+  const [h, w] = [x.shape[2], x.shape[3]];
+  if (h === null || w === null || h % oh !== 0 || w % ow !== 0) {
+    throw new Error(`ONNX export: layer '${ctx.label()}' (${layer}) pools ${h}x${w} to ${oh}x${ow}, which ONNX can express only when the sizes divide evenly`);
+  }
+  return ctx.op(`${kind}Pool`, [x.name], shape, { kernel_shape: attr.ints([h / oh, w / ow]), strides: attr.ints([h / oh, w / ow]) }, suffix);
 }
-registerOnnxEmitter(AdaptiveAvgPool2d, adaptive('Average'));
-registerOnnxEmitter(AdaptiveMaxPool2d, adaptive('Max'));
+registerOnnxEmitter(AdaptiveAvgPool2d, (m, [x], ctx) => adaptivePool('Average', m.outputSize, x, ctx, m.constructor.name));
+registerOnnxEmitter(AdaptiveMaxPool2d, (m, [x], ctx) => adaptivePool('Max', m.outputSize, x, ctx, m.constructor.name));
 
 registerOnnxEmitter(GlobalAvgPool2d, (m, [x], ctx) => {
   const pooled = ctx.op('GlobalAveragePool', [x.name], [x.shape[0], x.shape[1], 1, 1], {}, 'pool');
