@@ -10,6 +10,7 @@ import { kestrel } from '../helpers/cli.js';
 import { skipWithoutTorch } from '../helpers/torch.js';
 import { torchFixtures } from '../io/torch-fixtures.js';
 import { temp, writeImages } from '../io/predict-fixtures.js';
+import { nsfwjsModelJson } from '../io/tfjs-helpers.js';
 
 const skip = skipWithoutTorch();
 
@@ -82,6 +83,28 @@ test('--fine-tune 1 --freeze-epochs 1 --precompute: a frozen stage on cached fea
   const y = loaded.model.forward(x);
   assert.deepEqual(y.shape, [1, 2]);
   x.dispose(); y.dispose(); loaded.model.dispose();
+});
+
+test('--pretrained model.json (nsfwjs MobileNetV2) at --size 48: the Keras body is rebuilt at that size; the bundle reloads with equal outputs and exports to ONNX', async () => {
+  const data = await photos();
+  const out = join(temp(), 'run');
+  const run = kestrel('train', data, '--pretrained', nsfwjsModelJson(), '--epochs', '1', '--precompute', '--size', '48', '--bs', '4', '--precision', 'fp32', '--out', out);
+  assert.equal(run.code, 0, run.stderr + run.stdout);
+  assert.match(run.stdout, /cut at 'out_relu'/);
+  const manifest = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
+  assert.equal(manifest.architecture.options.base, 'keras');
+  assert.deepEqual(manifest.architecture.options.baseOptions.inputShape, [3, 48, 48]);
+  assert.deepEqual(manifest.architecture.options.baseOptions.outputs, ['out_relu']);
+  assert.deepEqual(manifest.normalize, { mean: [0, 0, 0], std: [1, 1, 1] });
+  const image = join(data, 'valid', 'apple', '2.png');
+  const [a, b] = [loadModel(out), loadModel(out)];
+  const [pa, pb] = [(await a.predict(image)).predictions[0], (await b.predict(image)).predictions[0]];
+  assert.deepEqual(pa.probabilities, pb.probabilities);
+  a.model.dispose(); b.model.dispose();
+  const onnx = join(temp(), 'model.onnx');
+  const exported = kestrel('export', out, '--onnx', onnx);
+  assert.equal(exported.code, 0, exported.stderr);
+  assert.ok(existsSync(onnx));
 });
 
 test('transfer flags: bad combinations and files are one clear error each, non-zero exit, nothing written', { skip }, async () => {
