@@ -79,6 +79,7 @@ function timedPrefix(source: BatchSource, count: number): BatchSource & { durati
     async *[Symbol.asyncIterator](): AsyncIterator<Batch> {
       let seen = 0;
       let last = 0;
+      let lastSize = 0;
       for await (const batch of source) {
         const now = performance.now();
         // NOTE: the time between handing out two batches is the consumer's work on the first plus loading the second.
@@ -86,8 +87,11 @@ function timedPrefix(source: BatchSource, count: number): BatchSource & { durati
         if (seen === count) { dispose(batch); break; }
         seen++;
         last = now;
+        lastSize = batch.y.shape[0];
         yield batch;
       }
+      // NOTE: a source of one batch has nothing after its untimed first: that batch is timed instead.
+      if (sizes.length === 0 && seen > 0) { durations.push((performance.now() - last) / 1000); sizes.push(lastSize); }
     },
   };
 }

@@ -59,7 +59,8 @@ test('kill -9 of a worker: the other rank names it and stops, the job fails, and
   const seconds = (Date.now() - killedAt) / 1000;
   assert.notEqual(code, 0);
   assert.ok(seconds < 60, `the job took ${seconds} s to stop`);
-  assert.match(stderr, /kestrel: error: rank 0: lost rank 1 of 2 during epoch \d+/);
+  // NOTE: where rank 0 notices depends on timing: in a training step, or at a barrier (a checkpoint, the end of the fit).
+  assert.match(stderr, /kestrel: error: rank 0: lost rank 1 of 2 during (epoch \d+|barrier)/);
   assert.match(stderr, /rank 1 \(pid \d+\) was killed by SIGKILL/);
   assert.ok(!existsSync(join(cut, 'model.safetensors')), 'the killed job never finished');
   const killedAfter = checkpointEpoch(cut);

@@ -42,7 +42,7 @@ test('bad flag values are usage errors (exit 2) with the CLI\'s own wording, and
   expectUsage(['--valid-pct', '1.5'], 'option --valid-pct must be between 0 and 1 (the share of images held out for validation), got 1.5');
   expectUsage(['--valid-pct', '0'], 'option --valid-pct must be between 0 and 1 (the share of images held out for validation), got 0');
   expectUsage(['sample', '--valid-pct', '0.3'], "--valid-pct applies to a folder of images without a validation split; 'sample' comes with its own test split");
-  expectUsage(['--no-flip'], '--no-flip only applies with --augment');
+  expectUsage(['--model', 'mnist-cnn', '--no-flip'], '--no-flip only applies with --augment');
 
   const dir = temp();
   const file = join(dir, 'results');

@@ -17,12 +17,12 @@ function kestrel(...args: string[]): { code: number; stdout: string; stderr: str
 test('kestrel interpret: its numbers equal metrics.json and evaluate; kestrel gradcam explains image files', async () => {
   const root = mkdtempSync(join(tmpdir(), 'kestrel-interpret-'));
   const run = join(root, 'run');
-  assert.equal(kestrel('train', 'sample', '--epochs', '1', '--seed', '5', '--out', run).code, 0);
+  assert.equal(kestrel('train', 'sample', '--model', 'mnist-cnn', '--epochs', '1', '--seed', '5', '--out', run).code, 0);
   const metrics = JSON.parse(readFileSync(join(run, 'metrics.json'), 'utf8')) as {
     epochs: { accuracy: number; validLoss: number }[]; confusionMatrix: { counts: number[][] }; perClass: Record<string, { precision: number; recall: number; f1: number }>;
     run: { command: string; dataset: string; settings: Record<string, unknown> };
   };
-  assert.equal(metrics.run.command, `kestrel train sample --epochs 1 --seed 5 --out ${run}`);
+  assert.equal(metrics.run.command, `kestrel train sample --model mnist-cnn --epochs 1 --seed 5 --out ${run}`);
   assert.equal(metrics.run.dataset, 'sample');
   assert.equal(metrics.run.settings.model, 'mnist-cnn');
 
