@@ -86,7 +86,11 @@ test('saveCheckpoint keeps only the current folder; loadCheckpoint errors name t
 test('SIGKILL during a checkpoint save leaves the previous checkpoint loadable', async () => {
   const child = fileURLToPath(new URL('./checkpoint-child.js', import.meta.url));
   let midSave = 0;
-  for (const delay of [0, 7, 19, 31, 45]) {
+  let tries = 0;
+  // NOTE: where a kill lands depends on the machine's load; more tries (up to 15) until 3 landed during a save.
+  for (const delay of [0, 7, 19, 31, 45, 3, 11, 25, 2, 15, 0, 5, 9, 13, 17]) {
+    if (tries >= 5 && midSave >= 3) break;
+    tries++;
     const dir = mkdtempSync(join(tmpdir(), 'kestrel-kill-'));
     try {
       const proc = spawn(process.execPath, [child, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -121,5 +125,5 @@ test('SIGKILL during a checkpoint save leaves the previous checkpoint loadable',
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  assert.ok(midSave >= 3, `only ${midSave} of 5 kills landed during a save`);
+  assert.ok(midSave >= 3, `only ${midSave} of ${tries} kills landed during a save`);
 });
