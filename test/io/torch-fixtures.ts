@@ -55,14 +55,22 @@ sums = {}
 torch.manual_seed(1)
 x = torch.randn(1, 3, 224, 224)
 open(P('input.bin'), 'wb').write(x.numpy().tobytes())
+# A 224x224 PNG of smooth colour gradients and torchvision's preprocessing of it (ToTensor, ImageNet Normalize).
+from PIL import Image
+yy, xx = torch.meshgrid(torch.arange(224.0), torch.arange(224.0), indexing='ij')
+rgb = torch.stack([xx / 223 * 255, yy / 223 * 255, (xx + yy) / 446 * 255 * (0.5 + 0.5 * torch.sin(xx / 17))], 2).round().clamp(0, 255).byte()
+Image.fromarray(rgb.numpy(), 'RGB').save(P('input.png'))
+t = torchvision.transforms
+png_x = t.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])(t.ToTensor()(Image.open(P('input.png')).convert('RGB'))).unsqueeze(0)
 for seed, name in enumerate(['resnet18', 'resnet34', 'resnet50', 'mobilenet_v2']):
-    m, logits = calibrated(name, seed, x if name in ('resnet18', 'resnet50') else None)
+    m, logits = calibrated(name, seed, x)
     sd = m.state_dict()
     torch.save(sd, P(name + '.pth'))
     sums[name] = checksums(sd)
-    if logits is not None:
-        open(P(name + '-logits.bin'), 'wb').write(logits.numpy().tobytes())
-        open(P(name + '-probs.bin'), 'wb').write(torch.softmax(logits, 1).numpy().tobytes())
+    open(P(name + '-logits.bin'), 'wb').write(logits.numpy().tobytes())
+    open(P(name + '-probs.bin'), 'wb').write(torch.softmax(logits, 1).numpy().tobytes())
+    with torch.no_grad():
+        open(P(name + '-png-probs.bin'), 'wb').write(torch.softmax(m(png_x), 1).numpy().tobytes())
 
 # Odd tensors: views, shared storage, every dtype, a Parameter, 0-d and empty tensors.
 base = torch.arange(24, dtype=torch.float32).reshape(4, 6) / 8 - 1
