@@ -18,7 +18,7 @@ const BUILD = [
   { name: 'libopenblas0-openmp', why: 'fast BLAS for libtorch (the reference BLAS is several times slower)', libtorch: true },
   { name: 'libjpeg-dev', why: 'the loader\'s JPEG fast path (libjpeg-turbo)' },
   // NOTE: gloo's headers are read when the addon compiles; installed after it, distributed training would stay off.
-  { name: 'libgloo-dev', why: 'data-parallel training across processes (c10d process groups over gloo)' },
+  { name: 'libgloo-dev', why: 'data-parallel training across processes (c10d process groups over gloo) is off', optional: true },
 ];
 
 /** What only `npm test` needs: references and real data; without them, the tests that use them skip. */
@@ -105,6 +105,9 @@ function main() {
   }
   const missing = needed.filter((p) => !present.has(p.name));
   if (missing.length === 0) return 0;
+  // NOTE: optional build packages (gloo's headers) are installed when possible; without them the build goes on, that feature off.
+  const optionalOnly = mode === 'build' && missing.every((p) => p.optional);
+  const sayOptional = () => { for (const p of missing.filter((q) => q.optional)) say(`${p.name} is missing, so ${p.why} (install it, then npm rebuild)`); };
   const names = missing.map((p) => p.name);
   const aptGet = process.env.KESTREL_APT_GET || 'apt-get';
   const prefix = privilege();
@@ -113,16 +116,24 @@ function main() {
     say(`installing the system packages ${mode === 'build' ? 'Kestrel needs' : 'the tests need'}: ${names.join(' ')}`);
     if (run(prefix, aptGet, ['update', '-q']) && run(prefix, aptGet, install)) return 0;
     if (mode === 'test') { for (const p of missing) say(`${p.name} is missing, so ${p.why}`); return 0; }
+    if (optionalOnly) { sayOptional(); return 0; }
     return 1;
   }
-  const command = `${process.getuid && process.getuid() === 0 ? '' : 'sudo '}apt-get install -y --no-install-recommends ${names.join(' ')}`;
+  const required = mode === 'build' ? missing.filter((p) => !p.optional) : missing;
+  const command = `${process.getuid && process.getuid() === 0 ? '' : 'sudo '}apt-get install -y --no-install-recommends ${(optionalOnly ? missing : required).map((p) => p.name).join(' ')}`;
   const why = prefix === null ? 'not root and no passwordless sudo' : 'apt-get not found';
+  if (optionalOnly) {
+    sayOptional();
+    say(`to turn it on (${why}): ${command}`);
+    return 0;
+  }
   if (mode === 'test') {
     for (const p of missing) say(`${p.name} is missing, so ${p.why}`);
     say(`to run them (${why}): ${command}`);
     return 0;
   }
-  say(`missing system packages: ${missing.map((p) => `${p.name} (${p.why})`).join(', ')}.`);
+  sayOptional();
+  say(`missing system packages: ${required.map((p) => `${p.name} (${p.why})`).join(', ')}.`);
   say(`Cannot install them here (${why}). Run:\n\n    ${command}\n\nthen npm install again (KESTREL_SYSTEM_DEPS=0 skips this check, e.g. with KESTREL_LIBTORCH set).`);
   return 1;
 }

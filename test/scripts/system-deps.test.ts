@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SCRIPT = fileURLToPath(new URL('../../../scripts/system-deps.cjs', import.meta.url));
-const BUILD = ['g++', 'make', 'python3', 'libtorch-dev', 'libopenblas0-openmp', 'libjpeg-dev'];
+const BUILD = ['g++', 'make', 'python3', 'libtorch-dev', 'libopenblas0-openmp', 'libjpeg-dev', 'libgloo-dev'];
 const root = typeof process.getuid === 'function' && process.getuid() === 0;
 
 /** A folder with a fake dpkg-query (answering from $FAKE_INSTALLED) and a fake apt-get (logging its arguments). */
@@ -46,12 +46,12 @@ test('all packages present: nothing to do; KESTREL_SYSTEM_DEPS=0: not even a che
   assert.deepEqual(off, { code: 0, out: 'kestrel: KESTREL_SYSTEM_DEPS=0: not checking the system packages for the build\n' });
   assert.ok(!existsSync(log), 'apt-get never ran');
   // with a libtorch of its own, Debian's is not asked for
-  assert.equal(check('build', { ...env, FAKE_INSTALLED: 'g++ make python3 libjpeg-dev', KESTREL_LIBTORCH: '/opt/libtorch' }).code, 0);
+  assert.equal(check('build', { ...env, FAKE_INSTALLED: 'g++ make python3 libjpeg-dev libgloo-dev', KESTREL_LIBTORCH: '/opt/libtorch' }).code, 0);
 });
 
 test('as root, missing packages are installed, each apt-get command printed before it runs', { skip: root ? undefined : 'needs root' }, () => {
   const { dir, log } = fakes();
-  const env = { KESTREL_DPKG_QUERY: join(dir, 'dpkg-query'), KESTREL_APT_GET: join(dir, 'apt-get'), FAKE_INSTALLED: 'g++ make python3 libopenblas0-openmp' };
+  const env = { KESTREL_DPKG_QUERY: join(dir, 'dpkg-query'), KESTREL_APT_GET: join(dir, 'apt-get'), FAKE_INSTALLED: 'g++ make python3 libopenblas0-openmp libgloo-dev' };
   const { code, out } = check('build', env);
   assert.equal(code, 0, out);
   const apt = join(dir, 'apt-get');
@@ -67,7 +67,7 @@ test('as root, missing packages are installed, each apt-get command printed befo
   const failing = check('build', { ...env, FAKE_APT_EXIT: '100' });
   assert.equal(failing.code, 1);
   assert.match(failing.out, /kestrel: apt-get update failed \(exit 100\)\n$/);
-  const tests = check('test', { ...env, FAKE_APT_EXIT: '100', FAKE_INSTALLED: 'python3-torch python3-torchvision python3-pil python3-sklearn python3-skimage python-matplotlib-data chromium libgloo-dev' });
+  const tests = check('test', { ...env, FAKE_APT_EXIT: '100', FAKE_INSTALLED: 'python3-torch python3-torchvision python3-pil python3-sklearn python3-skimage python-matplotlib-data chromium jupyter-notebook jupyter-nbconvert python3-nbclient' });
   assert.equal(tests.code, 0, 'a test package that cannot be installed only makes its tests skip');
   assert.match(tests.out, /kestrel: dataset-fashion-mnist is missing, so the Fashion-MNIST accuracy and real-data tests skip\n$/);
 });
@@ -82,16 +82,24 @@ test('without apt-get, or as a user without sudo: one clear message with the exa
   // NOTE: uid 65534 is `nobody`: not root, and no sudo (this machine has none; elsewhere nobody has no sudo rights).
   const user = check('build', { ...env, KESTREL_APT_GET: join(dir, 'apt-get') }, 65534);
   assert.equal(user.code, 1, user.out);
-  assert.equal(user.out, 'kestrel: missing system packages: libtorch-dev (the engine (PyTorch\'s C++ library)), '
+  assert.equal(user.out, 'kestrel: libgloo-dev is missing, so data-parallel training across processes (c10d process groups over gloo) is off (install it, then npm rebuild)\n'
+    + 'kestrel: missing system packages: libtorch-dev (the engine (PyTorch\'s C++ library)), '
     + 'libopenblas0-openmp (fast BLAS for libtorch (the reference BLAS is several times slower)), libjpeg-dev (the loader\'s JPEG fast path (libjpeg-turbo)).\n'
     + 'kestrel: Cannot install them here (not root and no passwordless sudo). Run:\n\n'
     + '    sudo apt-get install -y --no-install-recommends libtorch-dev libopenblas0-openmp libjpeg-dev\n\n'
     + 'then npm install again (KESTREL_SYSTEM_DEPS=0 skips this check, e.g. with KESTREL_LIBTORCH set).\n');
-  const tests = check('test', { ...env, KESTREL_APT_GET: join(dir, 'apt-get'), FAKE_INSTALLED: 'python3-torch python3-torchvision python3-pil python3-sklearn python3-skimage python-matplotlib-data chromium' }, 65534);
+  const tests = check('test', { ...env, KESTREL_APT_GET: join(dir, 'apt-get'), FAKE_INSTALLED: 'python3-torch python3-torchvision python3-pil python3-sklearn python3-skimage python-matplotlib-data chromium python3-nbclient' }, 65534);
   assert.equal(tests.code, 0);
   assert.equal(tests.out, [
     'kestrel: dataset-fashion-mnist is missing, so the Fashion-MNIST accuracy and real-data tests skip',
-    'kestrel: libgloo-dev is missing, so the distributed (gloo) tests skip',
-    'kestrel: to run them (not root and no passwordless sudo): sudo apt-get install -y --no-install-recommends dataset-fashion-mnist libgloo-dev', '',
+    'kestrel: jupyter-notebook is missing, so the notebook server and its browser test skip',
+    'kestrel: jupyter-nbconvert is missing, so the example notebooks are not executed',
+    'kestrel: to run them (not root and no passwordless sudo): sudo apt-get install -y --no-install-recommends dataset-fashion-mnist jupyter-notebook jupyter-nbconvert', '',
   ].join('\n'));
+
+  // an optional build package (gloo's headers) that cannot be installed: the build goes on, saying what is off
+  const gloo = check('build', { ...env, KESTREL_APT_GET: join(dir, 'apt-get'), FAKE_INSTALLED: BUILD.filter((p) => p !== 'libgloo-dev').join(' ') }, 65534);
+  assert.equal(gloo.code, 0, gloo.out);
+  assert.equal(gloo.out, 'kestrel: libgloo-dev is missing, so data-parallel training across processes (c10d process groups over gloo) is off (install it, then npm rebuild)\n'
+    + 'kestrel: to turn it on (not root and no passwordless sudo): sudo apt-get install -y --no-install-recommends libgloo-dev\n');
 });
