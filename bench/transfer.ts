@@ -8,11 +8,16 @@
  * (each seed draws its own training images and initialisation).
  *
  *   npx tsc -p . && node dist/bench/transfer.js [--perClass 20] [--size 64] [--epochs 4] [--freezeEpochs 1]
- *     [--seeds 3] [--test 1000] [--batch 16] [--lr 2e-3] [--scratchLr 2e-3] [--bnMomentum 0.1] [--write]
+ *     [--seeds 3] [--test 1000] [--batch 16] [--lr 2e-3] [--scratchLr 2e-3] [--bnMomentum 0.1] [--cut out_relu] [--write]
  *
  * `--bnMomentum` (PyTorch's sense, default 0.1 as in torchvision/fastai) is set on every batch norm
  * of both networks; 0 keeps the imported Keras value (0.99 moving average = 0.01), with which the
  * running statistics lag far behind the batch statistics that fastai's train_bn trains with.
+ *
+ * `--cut LAYER` cuts both networks at another Keras layer (default out_relu, fastai's cut). NOTE: a
+ * linear probe (logistic regression on globally pooled eval-mode features, 20 images per class)
+ * found nsfwjs's last blocks specialised: at 64 px, out_relu gives 55% (random weights: 68%),
+ * block_13_expand_relu 77% (random: 70%), block_6_expand_relu 75% (random: 63%).
  *
  * `--write` replaces the "Transfer pays" section of BENCHMARKS.md. A tiny run to check it works:
  * `node dist/bench/transfer.js --perClass 2 --size 32 --epochs 1 --seeds 1 --test 100`.
@@ -37,16 +42,17 @@ const BODY_OUTPUT = 'out_relu';
 
 interface Options {
   perClass: number; size: number; epochs: number; freezeEpochs: number; seeds: number; test: number;
-  batch: number; lr: number; scratchLr: number; bnMomentum: number; write: boolean;
+  batch: number; lr: number; scratchLr: number; bnMomentum: number; write: boolean; cut: string;
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { perClass: 20, size: 64, epochs: 4, freezeEpochs: 1, seeds: 3, test: 1000, batch: 16, lr: 2e-3, scratchLr: 2e-3, bnMomentum: 0.1, write: false };
+  const options: Options = { perClass: 20, size: 64, epochs: 4, freezeEpochs: 1, seeds: 3, test: 1000, batch: 16, lr: 2e-3, scratchLr: 2e-3, bnMomentum: 0.1, write: false, cut: BODY_OUTPUT };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
     const name = flag.slice(2);
     if (flag === '--write') { options.write = true; continue; }
-    if (!flag.startsWith('--') || !(name in options) || name === 'write') throw new Error(`bench/transfer.ts: unknown flag ${argv[i]} (known: ${Object.keys(options).map((k) => `--${k}`).join(', ')})`);
+    if (flag === '--cut') { options.cut = inline ?? argv[++i]; continue; }
+    if (!flag.startsWith('--') || !(name in options)) throw new Error(`bench/transfer.ts: unknown flag ${argv[i]} (known: ${Object.keys(options).map((k) => `--${k}`).join(', ')})`);
     const value = Number(inline ?? argv[++i]);
     if (!Number.isFinite(value) || value < 0) throw new Error(`bench/transfer.ts: ${flag} needs a non-negative number, got ${inline ?? argv[i]}`);
     (options as unknown as Record<string, number>)[name] = value;
@@ -132,7 +138,7 @@ async function runSeed(o: Options, seed: number, trainSet: TensorDataset, testSe
   const common = { nOut: trainSet.classes.length, progress: false as const, seed };
 
   manualSeed(seed);
-  const imported = loadTfjsModel(modelJson, { outputs: [BODY_OUTPUT], inputShape });
+  const imported = loadTfjsModel(modelJson, { outputs: [o.cut], inputShape });
   if (o.bnMomentum > 0) setBnMomentum(imported.model, o.bnMomentum);
   const pre = visionLearner(data(), imported.model, common);
   const preLog = epochLogger(`seed ${seed} pretrained`);
@@ -143,7 +149,7 @@ async function runSeed(o: Options, seed: number, trainSet: TensorDataset, testSe
 
   manualSeed(seed);
   // NOTE: the same Keras topology built without loading weights: Kestrel's default initialisation (PyTorch's).
-  const random = tfjs.buildKerasGraph(tfjs.parseKerasTopology(imported.topology), { outputs: [BODY_OUTPUT], inputShape }).model;
+  const random = tfjs.buildKerasGraph(tfjs.parseKerasTopology(imported.topology), { outputs: [o.cut], inputShape }).model;
   if (o.bnMomentum > 0) setBnMomentum(random, o.bnMomentum);
   random.train();
   const scratch = visionLearner(data(), random, { ...common, freeze: false });
@@ -187,7 +193,7 @@ async function main(): Promise<void> {
     `\`${command}\`: ${o.perClass} Fashion-MNIST training images per class (a different draw per seed), grey repeated to RGB, `
       + `resized to ${o.size}x${o.size} (bilinear), pixels / 255 (nsfwjs's preprocessing), batch ${o.batch}; accuracy on ${testSet.length} test images `
       + `(the first ${testSet.length / classes} of each class), mean ± standard deviation over ${o.seeds} seed${o.seeds > 1 ? 's' : ''}. `
-      + `Pretrained: nsfwjs's MobileNetV2 (\`loadTfjsModel\`, cut at \`${BODY_OUTPUT}\`) in \`visionLearner\` (fastai head, body frozen) + `
+      + `Pretrained: nsfwjs's MobileNetV2 (\`loadTfjsModel\`, cut at \`${o.cut}\`) in \`visionLearner\` (fastai head, body frozen) + `
       + `\`fineTune(${o.epochs}, ${o.lr})\` (${o.freezeEpochs} frozen epoch${o.freezeEpochs === 1 ? '' : 's'}, then ${o.epochs} unfrozen, lrSlice(${o.lr / 200}, ${o.lr / 2})). `
       + `Scratch: the same Keras graph and head with random weights, \`fitOneCycle(${o.freezeEpochs + o.epochs}, ${o.scratchLr})\`, all layers trainable. `
       + `Batch-norm momentum: ${o.bnMomentum > 0 ? `${o.bnMomentum} (PyTorch's sense) in both` : "Keras's 0.99 (0.01 in PyTorch's sense) as imported"}.`,
