@@ -85,7 +85,7 @@ export async function runTrain(argv: string[]): Promise<number> {
   const resumeDir = options.resume === undefined ? undefined : resolve(String(options.resume));
   const out = checkOutputDir(resumeDir && argv.every((a) => !a.startsWith('--out')) ? resumeDir : String(options.out));
   const batchSize = recipeOn ? recipeBatchSize(options, given) : options.bs as number;
-  const pretrained = options.pretrained === undefined ? undefined : await openPretrained(String(options.pretrained), String(options.model), given.has('model'), given.has('size') ? options.size as number : undefined);
+  const pretrained = options.pretrained === undefined ? undefined : await openPretrained(String(options.pretrained), String(options.model), given.has('model'), given.has('size') ? options.size as number : undefined, options.cut as string | undefined);
   if (pretrained) log(`kestrel: pretrained: ${pretrained.description}`);
   const data = await openDataset(datasetName, {
     batchSize: perProcessBatch(batchSize, group?.worldSize ?? 1), seed, size: given.has('size') || !pretrained ? options.size as number : pretrained.size,

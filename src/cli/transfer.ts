@@ -18,10 +18,11 @@ export const TRANSFER_OPTIONS: Record<string, OptionSpec> = {
   'fine-tune': { type: 'integer', description: "with --pretrained: fastai's fine_tune, --freeze-epochs with the body frozen, then EPOCHS with everything trainable at discriminative lrs (--lr: base lr, default 2e-3)", min: 1 },
   'freeze-epochs': { type: 'integer', description: 'with --fine-tune: epochs with the body frozen first (default 1)', min: 0 },
   precompute: { type: 'boolean', description: 'with --pretrained: run the frozen body once over the images and train the head on the cached features' },
+  cut: { type: 'string', description: "with --pretrained model.json or a Keras bundle: the layer the body ends at (default: the last spatial layer, e.g. MobileNetV2's out_relu)" },
 };
 
 /** The transfer flags other than --pretrained that need it. */
-const NEEDS_PRETRAINED = ['fine-tune', 'freeze-epochs', 'precompute'] as const;
+const NEEDS_PRETRAINED = ['fine-tune', 'freeze-epochs', 'precompute', 'cut'] as const;
 
 /** Pretrained weights opened for a run: what to build from, and what the data must look like. */
 export interface PretrainedSource {
@@ -52,10 +53,11 @@ export function checkTransferFlags(options: ParsedOptions, given: ReadonlySet<st
 const unit = (channels = 3) => ({ mean: Array<number>(channels).fill(0), std: Array<number>(channels).fill(1) });
 
 /** Opens --pretrained: a bundle folder, a TF.js model.json, or a weights file/URL for the --model architecture. */
-export async function openPretrained(pathOrUrl: string, model: string, modelGiven: boolean, size?: number): Promise<PretrainedSource> {
+export async function openPretrained(pathOrUrl: string, model: string, modelGiven: boolean, size?: number, cut?: string): Promise<PretrainedSource> {
   const isUrl = /^https?:\/\//i.test(pathOrUrl);
-  if (!isUrl && existsSync(pathOrUrl) && statSync(pathOrUrl).isDirectory()) return fromBundle(pathOrUrl, size);
-  if (!isUrl && pathOrUrl.endsWith('.json')) return fromTfjs(pathOrUrl, size);
+  if (!isUrl && existsSync(pathOrUrl) && statSync(pathOrUrl).isDirectory()) return fromBundle(pathOrUrl, size, cut);
+  if (!isUrl && pathOrUrl.endsWith('.json')) return fromTfjs(pathOrUrl, size, cut);
+  if (cut !== undefined) throw new UsageError(`--cut names a layer of a Keras graph (a model.json or a Keras bundle); ${pathOrUrl} holds ${model}'s weights, cut where its metadata says`);
   if (!modelGiven || !(model in modelMeta)) {
     throw new UsageError(`--pretrained ${pathOrUrl}: say which network the weights are for with --model (${Object.keys(modelMeta).join(', ')})`);
   }
@@ -95,12 +97,13 @@ function transferEntry(learn: VisionLearner): { name: string; options: Record<st
 }
 
 /** A TF.js layers model (e.g. a Keras MobileNetV2 converted with tensorflowjs): pixels in 0..1 unless imported with other statistics. */
-function fromTfjs(path: string, size: number | undefined): PretrainedSource {
+function fromTfjs(path: string, size: number | undefined, given: string | undefined): PretrainedSource {
   let loaded = loadTfjsModel(path);
   const [channels, height] = loaded.inputShape;
   if (channels !== 3) throw new UsageError(`--pretrained ${path}: the model takes ${channels}-channel input; transfer learning here needs 3 (RGB)`);
   console.log(`kestrel: ${path} is a TF.js model; its input is taken as pixels in 0..1 (nsfwjs's). For other statistics, import it first: kestrel import ${path} --normalize inception --out DIR, then --pretrained DIR`);
-  const cut = graphCutLayer(loaded.model);
+  const cut = given ?? graphCutLayer(loaded.model);
+  if (given !== undefined) checkLayer(loaded.model, given, path);
   // NOTE: the body alone is convolutional, so it takes other image sizes: built again without the head, at --size.
   if (size !== undefined && size !== height) {
     loaded.model.dispose();
@@ -110,7 +113,7 @@ function fromTfjs(path: string, size: number | undefined): PretrainedSource {
 }
 
 /** A model bundle written by `kestrel import` or `kestrel train`. */
-function fromBundle(dir: string, size: number | undefined): PretrainedSource {
+function fromBundle(dir: string, size: number | undefined, given: string | undefined): PretrainedSource {
   const loaded = loadModel(dir);
   const { manifest } = loaded;
   const [channels, height] = manifest.inputShape;
@@ -119,7 +122,8 @@ function fromBundle(dir: string, size: number | undefined): PretrainedSource {
   const name = manifest.architecture.name;
   if (name === KERAS_ARCHITECTURE) {
     let graph = loaded.model as GraphModel;
-    const cut = graphCutLayer(graph);
+    if (given !== undefined) checkLayer(graph, given, dir);
+    const cut = given ?? graphCutLayer(graph);
     let options = manifest.architecture.options;
     if (size !== undefined && size !== height) {
       // NOTE: as for TF.js files: the body alone, rebuilt at --size from the topology, takes the bundle's weights.
@@ -132,6 +136,7 @@ function fromBundle(dir: string, size: number | undefined): PretrainedSource {
     }
     return kerasSource(`model bundle ${dir} (Keras graph)`, graph, options, cut, size ?? height, normalize);
   }
+  if (given !== undefined) throw new UsageError(`--cut names a layer of a Keras graph; the bundle ${dir} holds a ${name}, cut where its metadata says`);
   if (!(name in modelMeta)) throw new UsageError(`--pretrained ${dir}: its architecture '${name}' has no transfer metadata (known: ${Object.keys(modelMeta).join(', ')}, ${KERAS_ARCHITECTURE})`);
   return {
     description: `model bundle ${dir} (${name})`,
@@ -148,7 +153,9 @@ function kerasSource(description: string, graph: GraphModel, kerasOptions: Recor
     description: `${description}, cut at '${cut}'`,
     size,
     normalize,
-    learner: (data, options) => visionLearner(data, graph as Module, { ...options, cut }),
+    // NOTE: Keras's batch-norm momentum (0.99, i.e. 0.01 here) leaves the running statistics far behind the batches
+    // when batch norm trains, as fastai's recipe has it; 0.1 is torchvision's and fastai's (see bench/transfer.ts).
+    learner: (data, options) => visionLearner(data, graph as Module, { ...options, cut, bnMomentum: 0.1 }),
     architecture: (_learn, numClasses) => ({
       name: 'transfer',
       options: { base: KERAS_ARCHITECTURE, baseOptions: { ...kerasOptions, outputs: [cut] }, numClasses },
@@ -167,4 +174,11 @@ export async function runTransfer(learn: VisionLearner, options: ParsedOptions, 
     });
   }
   return fitOneCycle(learn, options.epochs as number, lr ?? 2e-3, { startEpoch: resume?.epoch ?? 0 });
+}
+
+/** A --cut that the graph has, or a usage error listing a few of its layers. */
+function checkLayer(graph: GraphModel, layer: string, source: string): void {
+  if (graph.steps.some((step) => step.name === layer)) return;
+  const names = graph.steps.filter((step) => step.outputShapes[0]?.length === 4).map((step) => step.name);
+  throw new UsageError(`--cut ${layer}: ${source} has no layer of that name (layers with feature maps include ${names.slice(-6).join(', ')})`);
 }

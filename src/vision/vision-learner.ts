@@ -6,7 +6,7 @@
 import { type Tensor, loadSafetensors } from '../tensor/index.js';
 import { GraphModel, Module, Sequential } from '../nn/index.js';
 import { AdamW } from '../optim/index.js';
-import { type DataPair, Learner, type LearnerOptions, type Splitter, batchNormParameters } from '../learn/index.js';
+import { type DataPair, Learner, type LearnerOptions, type Splitter, batchNormParameters, isBatchNorm } from '../learn/index.js';
 import { type ArchMeta, archMeta, cutGraph, cutModel, defaultSplit, graphSplit, metaOf } from './meta.js';
 import { type HeadOptions, createHead } from './head.js';
 import { TransferModel, bodyInputChannels, bodyOutputShape } from './transfer-model.js';
@@ -34,6 +34,12 @@ export interface VisionLearnerOptions extends LearnerOptions {
   seed?: number;
   /** Where precompute messages go (default console.log; silent when progress is false). */
   log?: (message: string) => void;
+  /**
+   * Momentum (PyTorch's sense) of every batch norm in the body. Keras imports keep Keras's 0.99 (0.01 here),
+   * under which running statistics lag far behind the batches when batch norm trains (fastai's train_bn);
+   * 0.1 is torchvision's and fastai's.
+   */
+  bnMomentum?: number;
 }
 
 /** How to rebuild a TransferModel by name (a model bundle's architecture options). */
@@ -205,6 +211,9 @@ export function visionLearner(data: DataPair, arch: string | Module, options: Vi
   const meta = typeof arch === 'string' ? archMeta(arch) : metaOf(arch);
   const { body, split, headKeys } = typeof arch === 'string' ? cutNamed(meta!, options.cut) : cutBody(arch, meta, options.cut);
   if (options.pretrained !== undefined) loadPretrained(body, headKeys, options.pretrained);
+  if (options.bnMomentum !== undefined) {
+    for (const [, module] of body.namedModules()) if (isBatchNorm(module)) (module as unknown as { momentum: number }).momentum = options.bnMomentum;
+  }
   const model = transferModel(body, nOut, options.head);
   const learn = new VisionLearner(model, data, meta, {
     optimizer: (params, lr) => new AdamW(params, { lr, betas: [0.9, 0.99], eps: 1e-5, weightDecay: 0.01 }),

@@ -85,16 +85,16 @@ test('--fine-tune 1 --freeze-epochs 1 --precompute: a frozen stage on cached fea
   x.dispose(); y.dispose(); loaded.model.dispose();
 });
 
-test('--pretrained model.json (nsfwjs MobileNetV2) at --size 48: the Keras body is rebuilt at that size; the bundle reloads with equal outputs and exports to ONNX', async () => {
+test('--pretrained model.json (nsfwjs MobileNetV2) --cut block_13_expand_relu at --size 48: the Keras body is rebuilt at that size, cut there; the bundle reloads with equal outputs and exports to ONNX', async () => {
   const data = await photos();
   const out = join(temp(), 'run');
-  const run = kestrel('train', data, '--pretrained', nsfwjsModelJson(), '--epochs', '1', '--precompute', '--size', '48', '--bs', '4', '--precision', 'fp32', '--out', out);
+  const run = kestrel('train', data, '--pretrained', nsfwjsModelJson(), '--cut', 'block_13_expand_relu', '--epochs', '1', '--precompute', '--size', '48', '--bs', '4', '--precision', 'fp32', '--out', out);
   assert.equal(run.code, 0, run.stderr + run.stdout);
-  assert.match(run.stdout, /cut at 'out_relu'/);
+  assert.match(run.stdout, /cut at 'block_13_expand_relu'/);
   const manifest = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
   assert.equal(manifest.architecture.options.base, 'keras');
   assert.deepEqual(manifest.architecture.options.baseOptions.inputShape, [3, 48, 48]);
-  assert.deepEqual(manifest.architecture.options.baseOptions.outputs, ['out_relu']);
+  assert.deepEqual(manifest.architecture.options.baseOptions.outputs, ['block_13_expand_relu']);
   assert.deepEqual(manifest.normalize, { mean: [0, 0, 0], std: [1, 1, 1] });
   const image = join(data, 'valid', 'apple', '2.png');
   const [a, b] = [loadModel(out), loadModel(out)];
@@ -117,6 +117,9 @@ test('transfer flags: bad combinations and files are one clear error each, non-z
     [['--model', 'resnet18', '--pretrained', join(data, 'nope.pth')], /nope\.pth' does not exist/],
     [['--model', 'resnet18', '--pretrained', torchFixtures().path('evil.pth')], /os|posix|global/i],
     [['--model', 'resnet18', '--pretrained', torchFixtures().path('resnet18.pth'), '--fine-tune', '1', '--epochs', '3'], /--fine-tune EPOCHS sets the epochs/],
+    [['--model', 'resnet18', '--pretrained', torchFixtures().path('resnet18.pth'), '--cut', 'layer3'], /--cut names a layer of a Keras graph/],
+    [['--pretrained', nsfwjsModelJson(), '--cut', 'no_such_layer'], /--cut no_such_layer: .*model\.json has no layer of that name \(layers with feature maps include .*out_relu/],
+    [['--cut', 'out_relu'], /--cut only applies with --pretrained/],
   ];
   for (const [flags, message] of cases) {
     const out = join(temp(), 'run');
