@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   const text = [`## ${section}`, '',
     `mnist-cnn on ${options.dataset}, ${options.epochs} epochs, batch 64, Adam; the same run with and without \`Dashboard\` (a page's event stream connected), each in its own process, alternating; median of ${options.repeats}. ${cpus()[0]?.model ?? ''}, ${options.threads || 'all'} threads.`, '',
     '| run | seconds |', '|---|---|', `| without dashboard | ${without.toFixed(2)} |`, `| with dashboard | ${withDashboard.toFixed(2)} |`, `| overhead | ${overhead.toFixed(2)}% (target < 2%) |`, ''].join('\n');
-  if (options.write) writeSection(join(ROOT, 'BENCHMARKS.md'), section, text);
+  if (options.write) writeSection(join(ROOT, 'BENCHMARKS.md'), `## ${section}`, text);
   console.log(`\n${text}`);
 }
 
