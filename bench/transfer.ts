@@ -27,7 +27,6 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Tensor, manualSeed, noGrad, op, runtimeInfo, tensor, tidy } from '../src/tensor/index.js';
-import { BatchNorm2d, type GraphModel } from '../src/nn/index.js';
 import { DataLoader, TensorDataset, loadFashionMnist } from '../src/data/index.js';
 import type { Learner } from '../src/learn/index.js';
 import { visionLearner } from '../src/vision/index.js';
@@ -106,17 +105,6 @@ function rgbSubset(source: TensorDataset, indices: Int32Array, size: number): Te
   return new TensorDataset(x, y, { classes: source.classes });
 }
 
-/**
- * Sets every batch norm's momentum (PyTorch's meaning: the new batch's share). Keras's 0.99
- * moving average is PyTorch's 0.01: with a few dozen steps a network trained from scratch keeps
- * running statistics close to their initial values and its eval-mode accuracy says little.
- */
-function setBnMomentum(model: GraphModel, momentum: number): void {
-  for (const [, module] of model.namedModules()) {
-    if (module instanceof BatchNorm2d) (module as { momentum: number }).momentum = momentum;
-  }
-}
-
 /** Prints one line per epoch of a fit. */
 function epochLogger(label: string): { afterEpoch: (learn: Learner) => void } {
   return {
@@ -135,11 +123,12 @@ async function runSeed(o: Options, seed: number, trainSet: TensorDataset, testSe
   // images against 200 training ones, per-epoch validation would be most of the run time.
   const data = (): { train: DataLoader } => ({ train: new DataLoader(trainSet, { batchSize: o.batch, shuffle: true, seed }) });
   const testAccuracy = async (learn: Learner): Promise<number> => 100 * (await learn.evaluate(new DataLoader(testSet, { batchSize: 100 }))).metrics.accuracy;
-  const common = { nOut: trainSet.classes.length, progress: false as const, seed };
+  // NOTE: Keras's 0.99 moving average is PyTorch's 0.01 momentum: with a few dozen steps the running statistics stay
+  // near their initial values and eval-mode accuracy says little; visionLearner's bnMomentum sets the body's.
+  const common = { nOut: trainSet.classes.length, progress: false as const, seed, ...(o.bnMomentum > 0 ? { bnMomentum: o.bnMomentum } : {}) };
 
   manualSeed(seed);
   const imported = loadTfjsModel(modelJson, { outputs: [o.cut], inputShape });
-  if (o.bnMomentum > 0) setBnMomentum(imported.model, o.bnMomentum);
   const pre = visionLearner(data(), imported.model, common);
   const preLog = epochLogger(`seed ${seed} pretrained`);
   pre.addCallback(preLog);
@@ -150,7 +139,6 @@ async function runSeed(o: Options, seed: number, trainSet: TensorDataset, testSe
   manualSeed(seed);
   // NOTE: the same Keras topology built without loading weights: Kestrel's default initialisation (PyTorch's).
   const random = tfjs.buildKerasGraph(tfjs.parseKerasTopology(imported.topology), { outputs: [o.cut], inputShape }).model;
-  if (o.bnMomentum > 0) setBnMomentum(random, o.bnMomentum);
   random.train();
   const scratch = visionLearner(data(), random, { ...common, freeze: false });
   scratch.addCallback(epochLogger(`seed ${seed} scratch`));
