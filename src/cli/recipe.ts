@@ -3,7 +3,7 @@ import {
   AugmentedLoader, BatchAugment, type BatchSource, DataLoader, type FlipCheck, flipCheckDataset, flipCheckSource,
 } from '../data/index.js';
 import {
-  type FitPlan, type Learner, type LearnerOptions, type SpeedMeasurement, confusionMatrix, measureSpeed, planFit, tta,
+  type FitPlan, type Learner, type TimeKeeperChange, type LearnerOptions, type SpeedMeasurement, confusionMatrix, measureSpeed, planFit, tta,
 } from '../learn/index.js';
 import type { Module } from '../nn/index.js';
 import { dispose, tidy } from '../tensor/index.js';
@@ -134,7 +134,7 @@ export interface RunLength {
   /** Total iterations when the plan ends part-way through the last epoch. */
   iterations?: number;
   /** The time plan and the warm-up it came from (absent for a fixed number of epochs). */
-  plan?: FitPlan & { budgetSeconds: number; speed: SpeedMeasurement };
+  plan?: FitPlan & { budgetSeconds: number; speed: SpeedMeasurement; replans: TimeKeeperChange[] };
 }
 
 /**
@@ -159,7 +159,7 @@ export async function planRunLength(learn: Learner, recipe: Recipe): Promise<Run
     + `${plan.fractionalEpochs.toFixed(2)} epochs (${n(plan.iterations)} iterations)${plan.limitedBy === 'epochs' ? `, the preset's ${recipe.epochs}` : ''}; `
     + `expected to end after ${formatSeconds(plan.expectedSeconds)} of the ${formatSeconds(budgetSeconds)} budget`);
   const partial = plan.iterations % train.length !== 0;
-  return { epochs: plan.epochs, ...(partial ? { iterations: plan.iterations } : {}), plan: { ...plan, budgetSeconds, speed } };
+  return { epochs: plan.epochs, ...(partial ? { iterations: plan.iterations } : {}), plan: { ...plan, budgetSeconds, speed, replans: [] } };
 }
 
 /** The final evaluation of a recipe run: flip-TTA when the recipe says so, with per-class results. */

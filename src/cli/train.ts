@@ -2,7 +2,7 @@
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { manualSeed, setNumThreads, writeTextFileAtomic } from '../tensor/index.js';
-import { GracefulStop, Learner, PRECISIONS } from '../learn/index.js';
+import { GracefulStop, Learner, PRECISIONS, TimeKeeper } from '../learn/index.js';
 import { defaultArchitectures, kestrelVersion, saveModel } from '../io/index.js';
 import type { Module } from '../nn/index.js';
 import type { VisionLearner } from '../vision/index.js';
@@ -112,7 +112,13 @@ export async function runTrain(argv: string[]): Promise<number> {
   const { recorder, callbacks } = planCallbacks(out, { checkpointEvery: options['checkpoint-every'] as number | undefined, earlyStop: options['early-stop'] as number | undefined });
   // NOTE: always present, so a stop (dashboard button, Ctrl-C) leaves a checkpoint that --resume continues mid-epoch.
   const stop = new GracefulStop(join(out, 'checkpoint'));
-  const settings = Object.fromEntries(Object.entries(options).filter(([k, v]) => k !== 'help' && v !== undefined));
+  const settings: Record<string, unknown> = Object.fromEntries(Object.entries(options).filter(([k, v]) => k !== 'help' && v !== undefined));
+  // NOTE: the settings the run used, not the flags' defaults it ignored (the recipe picks model, lr, batch size, schedule, length).
+  Object.assign(settings, { model: architecture, lr, bs: batchSize, schedule });
+  if (recipe) {
+    settings.preset = recipe.recipe.preset;
+    settings.epochs = given.has('epochs') ? options.epochs : recipe.recipe.timeSeconds === null ? recipe.recipe.epochs : `planned within ${recipe.recipe.timeSeconds} s`;
+  }
   const run = {
     command: ['kestrel', 'train', ...argv].map(shellQuote).join(' '), argv, settings: { dataset: datasetName, ...settings }, dataset: datasetName,
     description: data.description, kestrelVersion: kestrelVersion(), startedAt,
@@ -158,7 +164,11 @@ export async function runTrain(argv: string[]): Promise<number> {
       // NOTE: the final evaluation and the saved model take images, not cached features.
       transfer.setPrecompute(false);
     } else {
-      await runSchedule(learn, schedule, epochs, lr, { startEpoch, iterations: length.iterations });
+      // NOTE: a time plan is held to its budget: the keeper shortens the fit when epochs run slower than the warm-up
+      // said. Not in a data-parallel run, whose ranks would each shorten by their own clock and fall out of step.
+      const plan = length.plan;
+      const keeper = plan && group === null ? new TimeKeeper({ budgetSeconds: plan.budgetSeconds, finalSeconds: plan.finalSeconds, onReplan: (line, change) => { log(`kestrel: plan: ${line}`); plan.replans.push(change); } }) : null;
+      await runSchedule(learn, schedule, epochs, lr, { startEpoch, iterations: length.iterations, ...(keeper ? { callbacks: [keeper] } : {}) });
     }
     if (stop.stopped) {
       // NOTE: stopped early: no final evaluation, the checkpoint resumes.

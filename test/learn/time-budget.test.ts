@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { Recorder, measureSpeed, oneCycleSchedules, parseDuration, planFit } from '../../src/learn/index.js';
+import { type Learner, Recorder, TimeKeeper, measureSpeed, oneCycleSchedules, parseDuration, planFit } from '../../src/learn/index.js';
 import { dispose, maxAbsDiff, memory, tidy } from '../../src/tensor/index.js';
 import { blobLearner, mlp } from './fixtures.js';
 
@@ -73,4 +73,40 @@ test('measureSpeed times training and validation, then leaves no trace: the foll
   assert.deepEqual(measured.history.map((r) => r.trainLoss), plain.history.map((r) => r.trainLoss));
   dispose([]);
   tidy(() => assert.equal(maxAbsDiff(measured.model.parameters()[0], plain.model.parameters()[0]), 0));
+});
+
+test('TimeKeeper shortens a time plan whose epochs run slower than its warm-up said, so the fit and its final passes end within the budget', async () => {
+  // A fake clock: each training batch takes 0.1 s and each validation 0.5 s; the warm-up said 0.05 s a batch.
+  // blobLearner: 8 training batches of 32, one validation pass of 128 samples.
+  let now = 2;
+  const clock = { name: 'FakeClock', order: 10, afterBatch: (l: Learner) => { if (l.training) now += 0.1; }, afterValidate: () => { now += 0.5; } };
+  const planInput = { budgetSeconds: 20, elapsedSeconds: now, batchesPerEpoch: 8, trainSamples: 256, validSamples: 128, trainSamplesPerSecond: 32 / 0.05, validSamplesPerSecond: 256 };
+  const plan = planFit(planInput);
+  // available = 19.4 - 2 - 1.5 = 15.9 s of 0.9 s epochs: 17 epochs (15.3 s) and a partial 18th.
+  assert.equal(plan.epochs, 18);
+  const lines: string[] = [];
+  const keeper = new TimeKeeper({ budgetSeconds: 20, finalSeconds: plan.finalSeconds, clock: () => now, onReplan: (line) => lines.push(line) });
+  const recorder = new Recorder();
+  const learn = blobLearner({ callbacks: [recorder] });
+  await learn.fitOneCycle(plan.epochs, 0.1, { iterations: plan.iterations, callbacks: [clock, keeper] });
+  // Real pace: 1.3 s an epoch. After epoch 1 (now 3.3), available = 19.4 - 3.3 - 1.5 = 14.6 s: 11 more epochs (14.3 s), 0.3 s left (< a batch + validation).
+  assert.equal(keeper.changes.length, 1, `changes: ${JSON.stringify(keeper.changes)}`);
+  assert.deepEqual([keeper.changes[0].epoch, keeper.changes[0].from, keeper.changes[0].to], [1, plan.iterations, 96]);
+  assert.equal(learn.iteration, 96);
+  assert.equal(learn.history.length, 12);
+  assert.ok(now + plan.finalSeconds <= 20 * 0.97 + 1e-9, `ends at ${now + plan.finalSeconds}`);
+  assert.ok(now + plan.finalSeconds > 20 * 0.97 - 1.3, 'uses the budget');
+  assert.match(lines[0], /shortened from 17\.\d\d to 12\.00 epochs \(96 iterations\)/);
+  // The one-cycle schedule spans the shortened fit: its last lr is the schedule's end, lrMax / 1e5 within one step.
+  const lrs = recorder.lrs;
+  assert.equal(lrs.length, 96);
+  assert.ok(lrs.at(-1)! < 0.1 / 1e3, `last lr ${lrs.at(-1)}`);
+
+  // A plan that holds (or a machine faster than the warm-up) is left alone: the keeper never lengthens a fit.
+  now = 2;
+  const steady = new TimeKeeper({ budgetSeconds: 20, finalSeconds: 1, clock: () => now });
+  const fast = { name: 'FakeClock', order: 10, afterBatch: (l: Learner) => { if (l.training) now += 0.01; }, afterValidate: () => { now += 0.05; } };
+  const learn2 = blobLearner();
+  await learn2.fit(5, 0.1, { iterations: 36, callbacks: [fast, steady] });
+  assert.deepEqual([steady.changes.length, learn2.iteration], [0, 36]);
 });

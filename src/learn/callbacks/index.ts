@@ -11,3 +11,4 @@ export { ParamScheduler, type ParamSchedules, groupMomentum, setGroupMomentum } 
 export { Checkpoint } from './checkpoint.js';
 export { Monitor, type MonitorMode, type MonitorOptions } from './monitor.js';
 export { GracefulStop, type StopInfo } from './graceful-stop.js';
+export { TimeKeeper, type TimeKeeperOptions, type TimeKeeperChange } from './time-keeper.js';
