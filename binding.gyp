@@ -3,7 +3,8 @@
     {
       "target_name": "kestrel",
       "sources": [
-        "native/kestrel.cc"
+        "native/kestrel.cc",
+        "native/pooling.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -11,6 +12,9 @@
       ],
       "libraries": [
         "<!@(node native/find-libtorch.cjs --libs)"
+      ],
+      "ldflags": [
+        "-fopenmp"
       ],
       "defines": [
         "NAPI_CPP_EXCEPTIONS",
@@ -28,6 +32,7 @@
       "cflags_cc": [
         "-std=c++17",
         "-O2",
+        "-fopenmp",
         "-frtti",
         "-fexceptions",
         "-Wno-unused-parameter",
