@@ -129,7 +129,7 @@ async function main(): Promise<void> {
     `**Time to ${(target * 100).toFixed(2)}%: PyTorch / Kestrel = ${ratio.toFixed(2)}** (above 1: Kestrel gets there sooner).`,
   ].join('\n');
   console.log(text);
-  if (process.argv.includes('--write')) writeSection(join(ROOT, 'BENCHMARKS.md'), SECTION.slice(3), text);
+  if (process.argv.includes('--write')) writeSection(join(ROOT, 'BENCHMARKS.md'), SECTION, text);
 }
 
 main().catch((error: unknown) => { console.error(error); process.exit(1); });

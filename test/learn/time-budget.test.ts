@@ -103,6 +103,22 @@ test('TimeKeeper shortens a time plan whose epochs run slower than its warm-up s
   assert.equal(lrs.length, 96);
   assert.ok(lrs.at(-1)! < 0.1 / 1e3, `last lr ${lrs.at(-1)}`);
 
+  // A busy spell (epoch 2 three times slower) shortens the fit; when the pace comes back, iterations are given
+  // back, never past the original plan, and the fit still ends within the budget.
+  now = 2;
+  const lines3: string[] = [];
+  const elastic = new TimeKeeper({ budgetSeconds: 20, finalSeconds: plan.finalSeconds, clock: () => now, onReplan: (line) => lines3.push(line) });
+  const spell = { name: 'FakeClock', order: 10, afterBatch: (l: Learner) => { if (l.training) now += l.epoch === 1 ? 0.3 : 0.05; }, afterValidate: () => { now += 0.5; } };
+  const learn3 = blobLearner();
+  await learn3.fitOneCycle(plan.epochs, 0.1, { iterations: plan.iterations, callbacks: [spell, elastic] });
+  assert.ok(elastic.changes.length >= 2, `changes: ${JSON.stringify(elastic.changes)}`);
+  assert.ok(elastic.changes[0].to < elastic.changes[0].from, 'shortened after the busy epoch');
+  assert.ok(elastic.changes.some((c) => c.to > c.from), 'lengthened again');
+  assert.ok(elastic.changes.every((c) => c.to <= plan.iterations));
+  assert.match(lines3.find((l) => l.includes('lengthened'))!, /lengthened again from [\d.]+ to [\d.]+ epochs/);
+  assert.ok(now + plan.finalSeconds <= 20 * 0.975 + 1e-9, `ends at ${now + plan.finalSeconds}`);
+  assert.equal(learn3.iteration, elastic.changes.at(-1)!.to);
+
   // A plan that holds (or a machine faster than the warm-up) is left alone: the keeper never lengthens a fit;
   // a slow first epoch (here 20x the others: caches filling) does not count.
   now = 2;

@@ -21,7 +21,7 @@ export interface TimeKeeperOptions {
   onReplan?: (line: string, change: TimeKeeperChange) => void;
 }
 
-/** A shortening the TimeKeeper made. */
+/** A change of length the TimeKeeper made. */
 export interface TimeKeeperChange {
   /** After this many epochs. */
   epoch: number;
@@ -35,28 +35,33 @@ export interface TimeKeeperChange {
   predictedSeconds: number;
 }
 
+/** What one epoch took, for the pace. */
+interface EpochPace { trainSeconds: number; iterations: number; validSeconds: number }
+
+/** Epochs the pace is averaged over (the most recent ones). */
+const RECENT_EPOCHS = 3;
+
 /**
- * After each epoch from the second, predicts from the measured pace (training seconds per iteration,
- * validation seconds per pass, averaged over the fit's epochs after its first) when the planned iterations will end; when that is
- * past the budget, lowers `learn.totalIterations` to what still fits (whole epochs, then a partial
- * one), which the fit loop and the schedules follow. It never lengthens a fit: a faster machine
- * finishes early. NOTE: a warm-up of a few batches can be several percent optimistic (caches,
- * data-loading threads and the machine's other work settle over an epoch), which a 30-minute budget
- * cannot absorb in its 3% margin.
+ * After each epoch from the second, predicts from the recent pace (training seconds per iteration and
+ * validation seconds per pass over the last few epochs) when the planned iterations will end. When that
+ * is past the budget, lowers `learn.totalIterations` to what still fits (whole epochs, then a partial
+ * one), which the fit loop and the schedules follow; when a fit it shortened is running early again
+ * (the machine was busy for a while), it gives iterations back, never past the fit's original plan.
+ * NOTE: a warm-up of a few batches can be several percent optimistic (caches, data-loading threads
+ * and the machine's other work settle over an epoch), which a 30-minute budget cannot absorb in its
+ * 3% margin; and the first epoch, which fills caches and allocator pools, is left out of the pace.
  */
 export class TimeKeeper implements Callback {
   readonly name = 'TimeKeeper';
   readonly order = 90;
-  /** The shortenings made in this fit. */
+  /** The changes made in this fit. */
   readonly changes: TimeKeeperChange[] = [];
   private readonly clock: () => number;
-  private trainSeconds = 0;
-  private trainIterations = 0;
-  private validSeconds = 0;
-  private validPasses = 0;
+  private readonly epochs: EpochPace[] = [];
+  private current: EpochPace = { trainSeconds: 0, iterations: 0, validSeconds: 0 };
   private phaseStart = 0;
   private iterationAtTrain = 0;
-  private epochsSeen = 0;
+  private planned = 0;
 
   /** Keeps fits within `options.budgetSeconds`. */
   constructor(readonly options: TimeKeeperOptions) {
@@ -64,35 +69,33 @@ export class TimeKeeper implements Callback {
     this.clock = options.clock ?? (() => process.uptime());
   }
 
-  beforeFit(): void {
-    this.trainSeconds = this.trainIterations = this.validSeconds = this.validPasses = this.epochsSeen = 0;
+  beforeFit(learn: Learner): void {
+    this.epochs.length = 0;
     this.changes.length = 0;
+    this.planned = learn.totalIterations;
   }
+
+  beforeEpoch(): void { this.current = { trainSeconds: 0, iterations: 0, validSeconds: 0 }; }
 
   beforeTrain(learn: Learner): void { this.phaseStart = this.clock(); this.iterationAtTrain = learn.iteration; }
 
   afterTrain(learn: Learner): void {
-    this.trainSeconds += this.clock() - this.phaseStart;
-    this.trainIterations += learn.iteration - this.iterationAtTrain;
+    this.current.trainSeconds += this.clock() - this.phaseStart;
+    this.current.iterations += learn.iteration - this.iterationAtTrain;
   }
 
   beforeValidate(): void { this.phaseStart = this.clock(); }
 
-  afterValidate(): void {
-    this.validSeconds += this.clock() - this.phaseStart;
-    this.validPasses++;
-  }
+  afterValidate(): void { this.current.validSeconds += this.clock() - this.phaseStart; }
 
   afterEpoch(learn: Learner): void {
-    // NOTE: the first epoch of a fit is left out of the pace (it fills caches and allocator pools, and ran
-    // 10% slower than the rest in a Fashion-MNIST run), so the first decision comes after the second epoch.
-    if (++this.epochsSeen === 1) {
-      this.trainSeconds = this.trainIterations = this.validSeconds = this.validPasses = 0;
-      return;
-    }
-    if (this.trainIterations === 0) return;
-    const perIteration = this.trainSeconds / this.trainIterations;
-    const perValid = this.validPasses > 0 ? this.validSeconds / this.validPasses : 0;
+    this.epochs.push(this.current);
+    if (this.epochs.length < 2) return;
+    const recent = this.epochs.slice(1).slice(-RECENT_EPOCHS);
+    const iterations = recent.reduce((a, e) => a + e.iterations, 0);
+    if (iterations === 0) return;
+    const perIteration = recent.reduce((a, e) => a + e.trainSeconds, 0) / iterations;
+    const perValid = recent.reduce((a, e) => a + e.validSeconds, 0) / recent.length;
     const batches = learn.data.train.length;
     const now = this.clock();
     const left = learn.totalIterations - learn.iteration;
@@ -100,20 +103,23 @@ export class TimeKeeper implements Callback {
     const epochsLeft = Math.ceil(learn.totalIterations / batches) - Math.ceil(learn.iteration / batches);
     const { budgetSeconds, finalSeconds, margin = 0.03, tolerance = 0.005 } = this.options;
     const predicted = now + left * perIteration + epochsLeft * perValid + finalSeconds;
-    if (predicted <= budgetSeconds * (1 - margin + tolerance)) return;
+    const late = predicted > budgetSeconds * (1 - margin + tolerance);
+    const early = predicted < budgetSeconds * (1 - margin - tolerance) && learn.totalIterations < this.planned;
+    if (!late && !early) return;
     // NOTE: as planFit: whole epochs of training + validation, then a partial epoch if one more validation fits.
     const available = budgetSeconds * (1 - margin) - now - finalSeconds;
     const epochSeconds = batches * perIteration + perValid;
     const whole = Math.max(0, Math.floor(available / epochSeconds));
     const rest = available - whole * epochSeconds;
     const partial = rest > perValid + perIteration ? Math.min(batches - 1, Math.floor((rest - perValid) / perIteration)) : 0;
-    const to = Math.max(learn.iteration, Math.min(learn.totalIterations, learn.iteration + whole * batches + partial));
-    if (to >= learn.totalIterations) return;
+    const fits = learn.iteration + whole * batches + partial;
+    const to = late ? Math.max(learn.iteration, Math.min(learn.totalIterations, fits)) : Math.min(this.planned, Math.max(learn.totalIterations, fits));
+    if (to === learn.totalIterations) return;
     const change: TimeKeeperChange = { epoch: learn.epoch + 1, from: learn.totalIterations, to, iterationSeconds: perIteration, validSeconds: perValid, predictedSeconds: predicted };
     this.changes.push(change);
     learn.totalIterations = to;
     this.options.onReplan?.(
       `epochs take ${epochSeconds.toFixed(1)} s here, so the plan would end at ${predicted.toFixed(0)} s of the ${budgetSeconds.toFixed(0)} s budget: `
-      + `shortened from ${(change.from / batches).toFixed(2)} to ${(to / batches).toFixed(2)} epochs (${to.toLocaleString('en-US')} iterations)`, change);
+      + `${late ? 'shortened' : 'lengthened again'} from ${(change.from / batches).toFixed(2)} to ${(to / batches).toFixed(2)} epochs (${to.toLocaleString('en-US')} iterations)`, change);
   }
 }
