@@ -104,7 +104,8 @@ export class TimeKeeper implements Callback {
     const { budgetSeconds, finalSeconds, margin = 0.03, tolerance = 0.005 } = this.options;
     const predicted = now + left * perIteration + epochsLeft * perValid + finalSeconds;
     const late = predicted > budgetSeconds * (1 - margin + tolerance);
-    const early = predicted < budgetSeconds * (1 - margin - tolerance) && learn.totalIterations < this.planned;
+    // NOTE: giving back needs 4x the tolerance (2% of the budget by default): small changes each epoch would only move the schedule.
+    const early = predicted < budgetSeconds * (1 - margin - 4 * tolerance) && learn.totalIterations < this.planned;
     if (!late && !early) return;
     // NOTE: as planFit: whole epochs of training + validation, then a partial epoch if one more validation fits.
     const available = budgetSeconds * (1 - margin) - now - finalSeconds;
