@@ -40,7 +40,8 @@ at::MemoryFormat formatOf(const Geometry& g) {
   return g.channelsLast ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
 }
 
-// Calls body(inputOffset[4], outputOffset) for every output cell, in an order that walks memory.
+// Calls body(base, sh, sw, step, obase, ostep, count) for runs of `count` windows (window i starting at
+// in[base + i * step], its output at out[obase + i * ostep]), in an order that walks memory.
 template <typename Body>
 void forEachWindow(const Geometry& g, const at::Tensor& in, const at::Tensor& out, Body body) {
   const int64_t sn = in.stride(0), sc = in.stride(1), sh = in.stride(2), sw = in.stride(3);

@@ -18,6 +18,6 @@ export { MixedPrecision, resolvePrecision, autocastFloat, modelDevice, PRECISION
 export { Inference, type InferenceOptions, type InferencePrecision } from './inference.js';
 export { DataParallel, type DataParallelOptions } from './data-parallel.js';
 export { batchToDevice, toDeviceAsync } from './device.js';
-export { measureSpeed, planFit, parseDuration, type MeasureSpeedOptions, type SpeedMeasurement, type PlanInput, type FitPlan } from './time-budget.js';
+export { measureSpeed, planFit, iterationsWithin, parseDuration, type MeasureSpeedOptions, type SpeedMeasurement, type PlanInput, type FitPlan } from './time-budget.js';
 export { snapshotTraining, suspendEpochCallbacks, type TrainingSnapshot } from './snapshot.js';
 export { DISPLAY, isDisplayable, notebookHost, setNotebookHost, tslabHost, preferredMime, type MimeBundle, type Displayable, type NotebookHost, type LiveOutput } from './notebook.js';

@@ -182,6 +182,19 @@ export interface FitPlan {
 }
 
 /**
+ * Training iterations that fit in `seconds`: whole epochs (`batches` batches of `batchSeconds`, then a
+ * validation of `validSeconds`), then a partial epoch when the time left holds some batches and one more
+ * validation. Shared by planFit (before training) and TimeKeeper (re-planning during it).
+ */
+export function iterationsWithin(seconds: number, batches: number, batchSeconds: number, validSeconds: number): number {
+  const epochSeconds = batches * batchSeconds + validSeconds;
+  const whole = Math.max(0, Math.floor(seconds / epochSeconds));
+  const rest = seconds - whole * epochSeconds;
+  const partial = rest > validSeconds + batchSeconds ? Math.min(batches - 1, Math.floor((rest - validSeconds) / batchSeconds)) : 0;
+  return whole * batches + partial;
+}
+
+/**
  * Plans the iterations that fit in what is left of the budget: whole epochs (train + validation)
  * and then a partial one when the time left holds some training batches and one more validation.
  * Pure arithmetic; throws when not even one batch and its validation fit.
@@ -197,10 +210,7 @@ export function planFit(input: PlanInput): FitPlan {
   const finalSeconds = (input.finalPasses ?? 1) * validSeconds + (input.fixedSeconds ?? 1);
   const epochSeconds = batches * batchSeconds + validSeconds;
   const available = input.budgetSeconds * (1 - margin) - input.elapsedSeconds - finalSeconds;
-  const whole = Math.max(0, Math.floor(available / epochSeconds));
-  const rest = available - whole * epochSeconds;
-  const partial = rest > validSeconds + batchSeconds ? Math.min(batches - 1, Math.floor((rest - validSeconds) / batchSeconds)) : 0;
-  let iterations = whole * batches + partial;
+  let iterations = iterationsWithin(available, batches, batchSeconds, validSeconds);
   let limitedBy: FitPlan['limitedBy'] = 'time';
   if (input.maxEpochs !== undefined && iterations >= input.maxEpochs * batches) {
     iterations = input.maxEpochs * batches;

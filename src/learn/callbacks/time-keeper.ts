@@ -1,6 +1,7 @@
-/** TimeKeeper: holds a planned fit to its time budget by shortening it when the epochs run slower than planned. */
+/** TimeKeeper: holds a planned fit to its time budget, shortening it when the epochs run slower than planned (and giving back after a busy spell). */
 import type { Callback } from '../events.js';
 import type { Learner } from '../learner.js';
+import { iterationsWithin } from '../time-budget.js';
 
 /** Options of {@link TimeKeeper}. */
 export interface TimeKeeperOptions {
@@ -17,7 +18,7 @@ export interface TimeKeeperOptions {
   tolerance?: number;
   /** Seconds on the budget's clock (default: process.uptime(), the CLI's budget starts with the process). */
   clock?: () => number;
-  /** Called with a one-line description when the fit is shortened (default: none). */
+  /** Called with a one-line description when the fit is shortened or lengthened again (default: none). */
   onReplan?: (line: string, change: TimeKeeperChange) => void;
 }
 
@@ -28,7 +29,7 @@ export interface TimeKeeperChange {
   /** Total iterations before and after. */
   from: number;
   to: number;
-  /** Measured seconds per training iteration and per validation pass so far. */
+  /** Measured seconds per training iteration and per validation pass (recent epochs). */
   iterationSeconds: number;
   validSeconds: number;
   /** Predicted end on the clock with the old plan. */
@@ -107,13 +108,8 @@ export class TimeKeeper implements Callback {
     // NOTE: giving back needs 4x the tolerance (2% of the budget by default): small changes each epoch would only move the schedule.
     const early = predicted < budgetSeconds * (1 - margin - 4 * tolerance) && learn.totalIterations < this.planned;
     if (!late && !early) return;
-    // NOTE: as planFit: whole epochs of training + validation, then a partial epoch if one more validation fits.
-    const available = budgetSeconds * (1 - margin) - now - finalSeconds;
     const epochSeconds = batches * perIteration + perValid;
-    const whole = Math.max(0, Math.floor(available / epochSeconds));
-    const rest = available - whole * epochSeconds;
-    const partial = rest > perValid + perIteration ? Math.min(batches - 1, Math.floor((rest - perValid) / perIteration)) : 0;
-    const fits = learn.iteration + whole * batches + partial;
+    const fits = learn.iteration + iterationsWithin(budgetSeconds * (1 - margin) - now - finalSeconds, batches, perIteration, perValid);
     const to = late ? Math.max(learn.iteration, Math.min(learn.totalIterations, fits)) : Math.min(this.planned, Math.max(learn.totalIterations, fits));
     if (to === learn.totalIterations) return;
     const change: TimeKeeperChange = { epoch: learn.epoch + 1, from: learn.totalIterations, to, iterationSeconds: perIteration, validSeconds: perValid, predictedSeconds: predicted };
