@@ -13,7 +13,10 @@ export const evaluateSpec: CommandSpec = {
     { name: 'dir', description: 'directory written by kestrel train (model.json + model.safetensors)' },
     { name: 'dataset', description: "'sample' (default), 'fashion-mnist', or a directory of IDX files", optional: true },
   ],
-  options: { bs: { type: 'integer', description: 'batch size', default: 256, min: 1 } },
+  options: {
+    bs: { type: 'integer', description: 'batch size', default: 256, min: 1 },
+    precision: { type: 'string', description: "fp32 (default) or bf16 (what kestrel train's validation used after bf16 training)", default: 'fp32', choices: ['fp32', 'bf16'] },
+  },
 };
 
 /** Evaluates; resolves to the exit code. */
@@ -32,10 +35,11 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   if (data.classes.length !== manifest.classes.length) {
     throw new Error(`${dir}: the model has ${manifest.classes.length} classes but ${data.description} has ${data.classes.length}`);
   }
-  const learn = new Learner(model, { train: data.valid }, { metrics: [accuracy()], progress: false });
+  const inference = { precision: String(options.precision) as 'fp32' | 'bf16' };
+  const learn = new Learner(model, { train: data.valid }, { metrics: [accuracy()], progress: false, inference });
   try {
     const result = await learn.evaluate(data.valid);
-    console.log(`${data.description}: test accuracy ${(100 * result.metrics.accuracy).toFixed(2)}%, loss ${result.loss.toFixed(4)} (${data.valid.numSamples} images)`);
+    console.log(`${data.description}: test accuracy ${(100 * result.metrics.accuracy).toFixed(2)}%, loss ${result.loss.toFixed(4)} (${data.valid.numSamples} images${inference.precision === 'fp32' ? '' : `, ${inference.precision}`})`);
   } finally {
     await data.close();
   }

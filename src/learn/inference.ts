@@ -38,7 +38,8 @@ export class Inference {
     this.choice = resolvePrecision(precision, modelDevice(model));
     this.guard = options.guard ?? 'inference-mode';
     if (this.guard !== 'inference-mode' && this.guard !== 'no-grad') throw new Error(`inference guard must be 'inference-mode' or 'no-grad'; got '${String(this.guard)}'`);
-    this.folder = options.foldBatchNorm ?? FOLD_BATCH_NORM_DEFAULT ? new BatchNormFolder(model) : null;
+    const lower = this.choice.precision === 'bf16' ? 'bfloat16' : this.choice.precision === 'fp16' ? 'float16' : undefined;
+    this.folder = options.foldBatchNorm ?? FOLD_BATCH_NORM_DEFAULT ? new BatchNormFolder(model, lower) : null;
     this.channelsLast = wantsChannelsLast(model);
   }
 

@@ -66,8 +66,11 @@ export interface LearnerOptions {
   trainBn?: boolean;
   /** Training precision (default 'fp32'; 'auto' picks bf16 where supported and says which; see precision.ts). */
   precision?: Precision;
-  /** How evaluate/predict/getPreds run: precision (default 'fp32'), batch-norm folding, guard (see inference.ts). */
-  inference?: InferenceOptions;
+  /**
+   * How evaluate/predict/getPreds run: precision (default 'fp32'; 'training' = the training precision, as
+   * fastai's and Keras's mixed precision evaluate), batch-norm folding, guard (see inference.ts).
+   */
+  inference?: Omit<InferenceOptions, 'precision'> & { precision?: InferenceOptions['precision'] | 'training' };
   /** Where the model and batches live: 'cpu' (default), 'cuda' or 'cuda:N' (needs a CUDA build of libtorch). */
   device?: string;
   /** Train data-parallel across the processes of a group: true for the default group, or options (see DataParallel). */
@@ -187,7 +190,8 @@ export class Learner {
     // NOTE: in a data-parallel run only rank 0 shows progress (and writes files; see the callbacks).
     const progress = options.progress ?? (isMainProcess() ? 'auto' : false);
     this.amp = new MixedPrecision(resolvePrecision(options.precision ?? 'fp32', modelDevice(model)), model);
-    this.inference = new Inference(model, options.inference);
+    const inference = options.inference?.precision === 'training' ? { ...options.inference, precision: this.amp.precision } : options.inference;
+    this.inference = new Inference(model, inference as InferenceOptions | undefined);
     if (this.amp.precision !== 'fp32') this.addCallback(this.amp);
     if (options.precision === 'auto' && progress !== false) console.log(`kestrel: precision ${this.amp.precision} (auto: ${this.amp.choice.reason})`);
     if (progress !== false) this.addCallback(new ProgressCallback({ mode: progress }));

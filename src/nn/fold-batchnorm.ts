@@ -1,5 +1,5 @@
 /** Batch-norm folding: in eval mode a convolution followed by a batch norm is one convolution with adjusted weights. */
-import { type Tensor, keep, noGrad, op, tidy } from '../tensor/index.js';
+import { type DType, type Tensor, keep, noGrad, op, tidy } from '../tensor/index.js';
 import { BatchNorm2d } from './batchnorm.js';
 import { Conv2d } from './conv.js';
 import type { Module } from './module.js';
@@ -79,14 +79,14 @@ export function convBatchNormPairs(model: Module): [Conv2d, BatchNorm2d][] {
 }
 
 /** The folded weight and bias of one pair: w * g / sqrt(var + eps) and (b - mean) * g / sqrt(var + eps) + beta. */
-function foldPair(conv: Conv2d, bn: BatchNorm2d): { weight: Tensor; bias: Tensor } {
+function foldPair(conv: Conv2d, bn: BatchNorm2d, dtype: DType | undefined): { weight: Tensor; bias: Tensor } {
   return noGrad(() => tidy(() => {
     let scale = op('aten::rsqrt', '', [bn.running_var!.add(bn.eps).handle]);
     if (bn.weight) scale = scale.mul(bn.weight);
     const weight = conv.weight.mul(scale.reshape(-1, 1, 1, 1)).contiguous('channels-last');
     let bias = (conv.bias ? conv.bias.sub(bn.running_mean!) : bn.running_mean!.neg()).mul(scale);
     if (bn.bias) bias = bias.add(bn.bias);
-    return { weight: keep(weight), bias: keep(bias) };
+    return dtype ? { weight: keep(weight.to(dtype)), bias: keep(bias.to(dtype)) } : { weight: keep(weight), bias: keep(bias) };
   }));
 }
 
@@ -106,8 +106,13 @@ export class BatchNormFolder {
   private folded: { weight: Tensor; bias: Tensor }[] | null = null;
   private versions: number[] = [];
 
-  /** A folder over the pairs convBatchNormPairs finds in `model` (none: run() just calls fn). */
-  constructor(readonly model: Module) {
+  /**
+   * A folder over the pairs convBatchNormPairs finds in `model` (none: run() just calls fn). With
+   * `dtype` (the autocast type of bf16/fp16 inference) the folded weights are stored in it.
+   * NOTE: autocast would cast float32 weights to bfloat16 on every batch (its cast cache keeps only
+   * leaves that require grad, and only until the region ends): cast once here, same bits.
+   */
+  constructor(readonly model: Module, readonly dtype?: DType) {
     this.pairs = convBatchNormPairs(model);
   }
 
@@ -124,7 +129,7 @@ export class BatchNormFolder {
     const versions = this.currentVersions();
     if (!this.folded || versions.some((v, i) => v !== this.versions[i])) {
       this.release();
-      this.folded = this.pairs.map(([conv, bn]) => foldPair(conv, bn));
+      this.folded = this.pairs.map(([conv, bn]) => foldPair(conv, bn, this.dtype));
       this.versions = versions;
     }
     // NOTE: pairs already folded by an enclosing fold (a server's foldBatchNorm) are left as they are.

@@ -59,7 +59,13 @@ function typedArrayFor(dtype: DType, source: ArrayLike<number | bigint>): ArrayB
     case 'int16': return Int16Array.from(values);
     case 'int8': return Int8Array.from(values);
     case 'uint8': return Uint8Array.from(values);
-    case 'bool': return Uint8Array.from(values, (v) => (v ? 1 : 0));
+    case 'bool': {
+      // NOTE: a plain loop: Uint8Array.from with a map function costs ~100 ns an element (25 ms for a
+      // 256x28x28 mask, which made random erasing the slowest step of the recipe's data path).
+      const out = new Uint8Array(values.length);
+      for (let i = 0; i < values.length; i++) out[i] = values[i] ? 1 : 0;
+      return out;
+    }
     default: throw new Error(`cannot create a ${dtype} tensor from numbers`);
   }
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { gzipSync, gunzipSync } from 'node:zlib';
 import { DEBIAN_FASHION_MNIST_DIR, encodeIdx, sampleDir } from '../../src/data/index.js';
 import { kestrel } from '../helpers/cli.js';
+import { bf16Support } from '../../src/tensor/index.js';
 
 
 function temp(): string {
@@ -42,7 +43,8 @@ test('train on the bundled sample writes metrics.json and a bundle that evaluate
   assert.equal(manifest.classes[9], 'Ankle boot');
   assert.equal(manifest.normalize.mean.length, 1);
 
-  const evaluate = kestrel('evaluate', out, 'sample');
+  // NOTE: validation ran in the training precision (bf16 where --precision auto picked it): evaluate is told the same.
+  const evaluate = kestrel('evaluate', out, 'sample', '--precision', bf16Support().available ? 'bf16' : 'fp32');
   assert.equal(evaluate.code, 0, evaluate.stderr);
   const reported = Number(/test accuracy ([\d.]+)%/.exec(evaluate.stdout)?.[1]);
   assert.equal(reported.toFixed(2), (100 * metrics.epochs[1].accuracy).toFixed(2), 'evaluate reproduces the final accuracy');

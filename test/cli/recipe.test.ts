@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeIdx, readDigitsCsv, sampleDir, readIdx } from '../../src/data/index.js';
+import { bf16Support } from '../../src/tensor/index.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/kestrel.js', import.meta.url));
 const DIGITS = '/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz';
@@ -57,9 +58,16 @@ test('without --model, train uses the recipe: prints every choice, records it wi
   const manifest = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
   assert.deepEqual(manifest.architecture, { name: 'small-resnet', options: { numClasses: 10, input: { channels: 1, height: 28, width: 28 }, widths: [32, 64, 128] } });
   assert.equal(manifest.metrics.accuracy, metrics.final!.accuracy, 'the bundle records the final (TTA) accuracy');
-  const evaluate = kestrel('evaluate', out, 'sample');
+  // NOTE: --precision auto trains in bf16 where the CPU has it; validation follows the training precision.
+  const low = bf16Support().available ? 'bf16' : 'fp32';
+  assert.equal(metrics.run.settings['eval-precision'], low, 'validation ran in the training precision');
+  if (low === 'bf16') assert.match(result.stdout, /validation and the final evaluation in bf16 \(the training precision; --eval-precision fp32 for float32\)/);
+  const evaluate = kestrel('evaluate', out, 'sample', '--precision', low);
   assert.equal(evaluate.code, 0, evaluate.stderr);
   assert.equal(Number(/test accuracy ([\d.]+)%/.exec(evaluate.stdout)?.[1]).toFixed(2), (100 * metrics.epochs[0].accuracy).toFixed(2), 'evaluate reloads the small-resnet bundle');
+  const exact = kestrel('evaluate', out, 'sample');
+  const fp32 = Number(/test accuracy ([\d.]+)%/.exec(exact.stdout)?.[1]);
+  assert.ok(Math.abs(fp32 - 100 * metrics.epochs[0].accuracy) <= 1, `float32 evaluation (${fp32}%) within a point of the bf16 validation`);
 });
 
 test('--time plans the run from a warm-up, prints how, and records the plan; the fit follows it', () => {

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataLoader, TensorDataset } from '../../src/data/index.js';
 import {
-  type Callback, CancelFitError, Checkpoint, GradientClipping, Learner, MixUp, loadCheckpoint, resolvePrecision, tta,
+  type Callback, CancelFitError, Checkpoint, GradientClipping, Inference, Learner, MixUp, loadCheckpoint, resolvePrecision, tta,
 } from '../../src/learn/index.js';
-import { BatchNorm2d, Conv2d, Flatten, Linear, Module, ReLU, Sequential } from '../../src/nn/index.js';
+import { BatchNorm2d, Conv2d, Flatten, Linear, Module, ReLU, Sequential, foldBatchNorm } from '../../src/nn/index.js';
 import { Adam } from '../../src/optim/index.js';
 import {
   type Bf16Support, type Tensor, bf16Support, dispose, isAutocastEnabled, manualSeed, maxAbsDiff, op, randn, tidy,
@@ -167,4 +167,28 @@ test('bf16 lrFind restores the weights; evaluate, predict and tta stay float32 u
   });
   assert.ok(probe.seen.length === 2 && probe.seen.every((s) => !s.requiresGrad && s.channelsLast), 'no autograd, channels-last input');
   dispose([a, b]);
+});
+
+test("inference precision 'training' follows the training precision; bf16 inference folds into bfloat16 weights once, same bits as autocast's per-batch cast", { skip }, () => {
+  const probe = new Probe();
+  const learn = learner(0, { inference: { precision: 'training' } }, probe);
+  assert.equal(learn.amp.precision, 'bf16');
+  assert.equal(learn.inference.choice.precision, 'bf16', "'training' resolves to the training precision");
+  const fp32 = new Learner(learn.model, { train: learn.data.train }, { progress: false, precision: 'fp32', inference: { precision: 'training' } });
+  assert.equal(fp32.inference.choice.precision, 'fp32');
+  learn.model.eval();
+  tidy(() => {
+    // batch-norm statistics away from their initial values, so the fold changes the weights
+    for (const [, m] of learn.model.namedModules()) if (m instanceof BatchNorm2d) { m.running_mean!.copy_(randn(m.running_mean!.shape)); m.running_var!.copy_(randn(m.running_var!.shape).abs().add(0.5)); }
+    const x = randn([6, 1, 8, 8]);
+    const cached = new Inference(learn.model, { precision: 'bf16' });
+    const got = cached.run(x, (logits) => logits);
+    // reference: float32 folded weights installed, autocast casting them per call (what ran before)
+    const folded = foldBatchNorm(learn.model);
+    const reference = new Inference(learn.model, { precision: 'bf16', foldBatchNorm: false }).run(x, (logits) => logits);
+    folded.restore();
+    assert.equal(folded.pairs, 1);
+    assert.equal(maxAbsDiff(got, reference), 0, 'bit for bit');
+    cached.dispose();
+  });
 });
