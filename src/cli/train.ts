@@ -171,9 +171,11 @@ export async function runTrain(argv: string[]): Promise<number> {
       transfer.setPrecompute(false);
     } else {
       // NOTE: a time plan is held to its budget: the keeper shortens the fit when epochs run slower than the warm-up
-      // said. Not in a data-parallel run, whose ranks would each shorten by their own clock and fall out of step.
+      // said, and lengthens it up to the recipe's epoch cap (the preset's) when they run faster. Not in a
+      // data-parallel run, whose ranks would each replan by their own clock and fall out of step.
       const plan = length.plan;
-      const keeper = plan && group === null ? new TimeKeeper({ budgetSeconds: plan.budgetSeconds, finalSeconds: plan.finalSeconds, onReplan: (line, change) => { log(`kestrel: plan: ${line}`); plan.replans.push(change); } }) : null;
+      const cap = recipe?.recipe.epochs ? recipe.recipe.epochs * learn.data.train.length : undefined;
+      const keeper = plan && group === null ? new TimeKeeper({ budgetSeconds: plan.budgetSeconds, finalSeconds: plan.finalSeconds, maxIterations: cap, onReplan: (line, change) => { log(`kestrel: plan: ${line}`); plan.replans.push(change); } }) : null;
       await runSchedule(learn, schedule, epochs, lr, { startEpoch, iterations: length.iterations, ...(keeper ? { callbacks: [keeper] } : {}) });
     }
     if (stop.stopped) {

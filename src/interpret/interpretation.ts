@@ -5,7 +5,7 @@
 import { type Tensor, dispose, noGrad, tidy } from '../tensor/index.js';
 import { type Module, crossEntropy } from '../nn/index.js';
 import { type BatchSource, type Batch, sourceNormalization } from '../data/index.js';
-import { ConfusionMatrix, type Learner } from '../learn/index.js';
+import { ConfusionMatrix, Inference, type InferencePrecision, type Learner } from '../learn/index.js';
 import { fetchItems, itemNames } from './fetch.js';
 
 /** Per-item loss of logits [N, C] against targets [N] (reduction 'none'). */
@@ -17,6 +17,11 @@ export interface InterpretationOptions {
   classes?: readonly string[];
   /** Per-item loss (default cross-entropy with reduction 'none'). */
   itemLoss?: ItemLoss;
+  /**
+   * 'fp32' (default for fromModel) or a lower precision run as the Learner's inference runs it, so the
+   * numbers equal a bf16 run's validation (fromLearner defaults to the learner's inference precision).
+   */
+  precision?: InferencePrecision;
 }
 
 /** One item of a ranking (top losses, most confident, ...): where it is and what the model said. */
@@ -80,7 +85,7 @@ export class Interpretation {
   /** Interprets a Learner's model on `source` (default its validation data). */
   static fromLearner(learn: Learner, source: BatchSource | undefined = learn.data.valid, options: InterpretationOptions = {}): Promise<Interpretation> {
     if (!source) throw new Error('Interpretation.fromLearner: the learner has no validation data; pass a source');
-    return Interpretation.fromModel(learn.model, source, options);
+    return Interpretation.fromModel(learn.model, source, { precision: learn.inference.choice.precision, ...options });
   }
 
   /** Runs `model` (eval mode, no gradients) over every batch of `source` once. */
@@ -91,11 +96,12 @@ export class Interpretation {
     let classCount = 0;
     const wasTraining = model.training;
     model.eval();
+    const lowered = options.precision && options.precision !== 'fp32' ? new Inference(model, { precision: options.precision }) : null;
     try {
       for await (const batch of source) {
         try {
-          parts.push(noGrad(() => tidy(() => {
-            const logits = model.forward(batch.x);
+          const run = <T>(fn: (logits: Tensor) => T): T => (lowered ? lowered.run(batch.x, fn) : noGrad(() => tidy(() => fn(model.forward(batch.x)))));
+          parts.push(run((logits) => {
             if (logits.rank !== 2) throw new Error(`Interpretation: the model must output class scores [N, classes], got [${logits.shape.join(', ')}]`);
             classCount = logits.shape[1];
             const target = batch.y.long();
@@ -113,12 +119,13 @@ export class Interpretation {
               actual: Float32Array.from(probs.gather(1, target.unsqueeze(1)).toArray() as Float32Array),
               margin: Float32Array.from({ length: n }, (_, i) => (k > 1 ? values[i * k] - values[i * k + 1] : 1)),
             };
-          })));
+          }));
         } finally {
           dispose(batch);
         }
       }
     } finally {
+      lowered?.dispose();
       model.train(wasTraining);
     }
     const join = <T extends Int32Array | Float32Array>(key: keyof (typeof parts)[number], make: (n: number) => T): T => {

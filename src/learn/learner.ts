@@ -348,7 +348,8 @@ export class Learner {
     for (const callback of extra) this.addCallback(callback);
     try {
       await this.phase('Fit', CancelFitError, async () => {
-        for (this.epoch = startEpoch; this.epoch < epochs && this.iteration < this.totalIterations; this.epoch++) {
+        // NOTE: this.epochs, not epochs: a callback may lengthen the running fit (TimeKeeper sets both counts).
+        for (this.epoch = startEpoch; this.epoch < this.epochs && this.iteration < this.totalIterations; this.epoch++) {
           await this.phase('Epoch', CancelEpochError, () => this.oneEpoch());
         }
       });

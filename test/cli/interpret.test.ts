@@ -42,7 +42,8 @@ test('kestrel interpret: its numbers equal metrics.json and evaluate; kestrel gr
     assert.ok(Math.abs(row.precision - expected.precision) < 1e-12 && Math.abs(row.recall - expected.recall) < 1e-12 && Math.abs(row.f1 - expected.f1) < 1e-12, row.name);
   }
   assert.ok(summary.topLosses.every((t, i) => i === 0 || summary.topLosses[i - 1].loss >= t.loss));
-  const evaluate = kestrel('evaluate', run);
+  // NOTE: training validated in its own precision (bf16 where --precision auto picked it), and interpret followed it.
+  const evaluate = kestrel('evaluate', run, '--precision', String(metrics.run.settings['eval-precision']));
   assert.equal(Number(/test accuracy ([\d.]+)%/.exec(evaluate.stdout)?.[1]).toFixed(2), (100 * summary.accuracy).toFixed(2));
   for (const name of ['confusion-matrix.png', 'confusion-matrix-normalized.png', 'top-losses.png', 'predictions.png', 'most-correct.png', 'most-incorrect.png', 'most-uncertain.png', 'filters.png', 'activations.png', 'gradcam-top-losses.png', 'classification-report.txt']) {
     assert.ok(existsSync(join(out, name)), name);

@@ -119,8 +119,26 @@ test('TimeKeeper shortens a time plan whose epochs run slower than its warm-up s
   assert.ok(now + plan.finalSeconds <= 20 * 0.975 + 1e-9, `ends at ${now + plan.finalSeconds}`);
   assert.equal(learn3.iteration, elastic.changes.at(-1)!.to);
 
-  // A plan that holds (or a machine faster than the warm-up) is left alone: the keeper never lengthens a fit;
-  // a slow first epoch (here 20x the others: caches filling) does not count.
+  // A pessimistic warm-up (it said 0.1 s a batch; they take 0.05): with maxIterations (a recipe's epoch cap)
+  // the keeper lengthens the fit to fill the budget, never past the cap, and it still ends within the budget.
+  for (const cap of [160, 104]) {
+    now = 2;
+    const slowPlan = planFit({ ...planInput, trainSamplesPerSecond: 32 / 0.1 });
+    const lines4: string[] = [];
+    const filler = new TimeKeeper({ budgetSeconds: 20, finalSeconds: slowPlan.finalSeconds, maxIterations: cap, clock: () => now, onReplan: (line) => lines4.push(line) });
+    const quick = { name: 'FakeClock', order: 10, afterBatch: (l: Learner) => { if (l.training) now += 0.05; }, afterValidate: () => { now += 0.5; } };
+    const learn4 = blobLearner();
+    await learn4.fitOneCycle(slowPlan.epochs, 0.1, { iterations: slowPlan.iterations, callbacks: [quick, filler] });
+    assert.ok(filler.changes.length >= 1 && filler.changes[0].to > slowPlan.iterations, `changes: ${JSON.stringify(filler.changes)}`);
+    assert.match(lines4[0], /so the plan would end at \d+ s of the 20 s budget: lengthened from [\d.]+ to [\d.]+ epochs/);
+    assert.ok(filler.changes.every((c) => c.to <= cap), `never past the cap ${cap}`);
+    assert.ok(now + slowPlan.finalSeconds <= 20 * 0.97 + 1e-9, `ends at ${now + slowPlan.finalSeconds}`);
+    if (cap === 104) assert.equal(learn4.iteration, 104, 'stops at the cap');
+    else assert.ok(now + slowPlan.finalSeconds > 20 * 0.97 - 0.9 - 0.5, `uses the budget: ends at ${now + slowPlan.finalSeconds}, ${learn4.iteration} iterations, ${JSON.stringify(slowPlan)} ${JSON.stringify(filler.changes)}`);
+  }
+
+  // Without maxIterations a plan that holds (or a machine faster than the warm-up) is left alone: the keeper
+  // never lengthens past the plan; a slow first epoch (here 20x the others: caches filling) does not count.
   now = 2;
   const steady = new TimeKeeper({ budgetSeconds: 20, finalSeconds: 1, clock: () => now });
   const fast = { name: 'FakeClock', order: 10, afterBatch: (l: Learner) => { if (l.training) now += l.epoch === 0 ? 0.2 : 0.01; }, afterValidate: () => { now += 0.05; } };

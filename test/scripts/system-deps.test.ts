@@ -1,9 +1,9 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SCRIPT = fileURLToPath(new URL('../../../scripts/system-deps.cjs', import.meta.url));
@@ -31,7 +31,20 @@ echo "fake apt-get $* (DEBIAN_FRONTEND=$DEBIAN_FRONTEND)"; echo "$*" >> "${log}"
 }
 
 function check(mode: 'build' | 'test', env: Record<string, string>, uid?: number): { code: number; out: string } {
-  const result = spawnSync(process.execPath, [SCRIPT, mode], {
+  // NOTE: another user may not be able to read the checkout (a clone under a 0700 mktemp folder): run a copy
+  // of the script and the one file it loads (native/find-libtorch.cjs) from a world-readable folder.
+  let script = SCRIPT;
+  if (uid !== undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'kestrel-sysdeps-script-'));
+    for (const [from, to] of [[SCRIPT, 'scripts/system-deps.cjs'], [join(SCRIPT, '../../native/find-libtorch.cjs'), 'native/find-libtorch.cjs']]) {
+      mkdirSync(dirname(join(dir, to)), { recursive: true, mode: 0o755 });
+      copyFileSync(from, join(dir, to));
+      chmodSync(join(dir, to), 0o644);
+    }
+    chmodSync(dir, 0o755);
+    script = join(dir, 'scripts/system-deps.cjs');
+  }
+  const result = spawnSync(process.execPath, [script, mode], {
     encoding: 'utf8', uid, gid: uid,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', KESTREL_PYTHON: '/nonexistent/python3', ...env },
   });

@@ -1,4 +1,4 @@
-/** TimeKeeper: holds a planned fit to its time budget, shortening it when the epochs run slower than planned (and giving back after a busy spell). */
+/** TimeKeeper: holds a planned fit to its time budget, shortening it when the epochs run slower than planned and lengthening it when they run faster. */
 import type { Callback } from '../events.js';
 import type { Learner } from '../learner.js';
 import { iterationsWithin } from '../time-budget.js';
@@ -18,6 +18,11 @@ export interface TimeKeeperOptions {
   tolerance?: number;
   /** Seconds on the budget's clock (default: process.uptime(), the CLI's budget starts with the process). */
   clock?: () => number;
+  /**
+   * The most iterations it may lengthen the fit to (default: the fit's planned length, so it only gives
+   * back what it took). A recipe passes its epoch cap, so a plan from a pessimistic warm-up still fills the budget.
+   */
+  maxIterations?: number;
   /** Called with a one-line description when the fit is shortened or lengthened again (default: none). */
   onReplan?: (line: string, change: TimeKeeperChange) => void;
 }
@@ -46,8 +51,8 @@ const RECENT_EPOCHS = 3;
  * After each epoch from the second, predicts from the recent pace (training seconds per iteration and
  * validation seconds per pass over the last few epochs) when the planned iterations will end. When that
  * is past the budget, lowers `learn.totalIterations` to what still fits (whole epochs, then a partial
- * one), which the fit loop and the schedules follow; when a fit it shortened is running early again
- * (the machine was busy for a while), it gives iterations back, never past the fit's original plan.
+ * one), which the fit loop and the schedules follow; when the fit is running early (the machine was
+ * busy for a while, or the warm-up was pessimistic), it lengthens it, never past `maxIterations`.
  * NOTE: a warm-up of a few batches can be several percent optimistic (caches, data-loading threads
  * and the machine's other work settle over an epoch), which a 30-minute budget cannot absorb in its
  * 3% margin; and the first epoch, which fills caches and allocator pools, is left out of the pace.
@@ -106,17 +111,19 @@ export class TimeKeeper implements Callback {
     const predicted = now + left * perIteration + epochsLeft * perValid + finalSeconds;
     const late = predicted > budgetSeconds * (1 - margin + tolerance);
     // NOTE: giving back needs 4x the tolerance (2% of the budget by default): small changes each epoch would only move the schedule.
-    const early = predicted < budgetSeconds * (1 - margin - 4 * tolerance) && learn.totalIterations < this.planned;
+    const ceiling = this.options.maxIterations ?? this.planned;
+    const early = predicted < budgetSeconds * (1 - margin - 4 * tolerance) && learn.totalIterations < ceiling;
     if (!late && !early) return;
     const epochSeconds = batches * perIteration + perValid;
     const fits = learn.iteration + iterationsWithin(budgetSeconds * (1 - margin) - now - finalSeconds, batches, perIteration, perValid);
-    const to = late ? Math.max(learn.iteration, Math.min(learn.totalIterations, fits)) : Math.min(this.planned, Math.max(learn.totalIterations, fits));
+    const to = late ? Math.max(learn.iteration, Math.min(learn.totalIterations, fits)) : Math.min(ceiling, Math.max(learn.totalIterations, fits));
     if (to === learn.totalIterations) return;
     const change: TimeKeeperChange = { epoch: learn.epoch + 1, from: learn.totalIterations, to, iterationSeconds: perIteration, validSeconds: perValid, predictedSeconds: predicted };
     this.changes.push(change);
     learn.totalIterations = to;
+    learn.epochs = Math.max(learn.epochs, Math.ceil(to / batches));
     this.options.onReplan?.(
       `epochs take ${epochSeconds.toFixed(1)} s here, so the plan would end at ${predicted.toFixed(0)} s of the ${budgetSeconds.toFixed(0)} s budget: `
-      + `${late ? 'shortened' : 'lengthened again'} from ${(change.from / batches).toFixed(2)} to ${(to / batches).toFixed(2)} epochs (${to.toLocaleString('en-US')} iterations)`, change);
+      + `${late ? 'shortened' : change.from < this.planned ? 'lengthened again' : 'lengthened'} from ${(change.from / batches).toFixed(2)} to ${(to / batches).toFixed(2)} epochs (${to.toLocaleString('en-US')} iterations)`, change);
   }
 }
