@@ -10,8 +10,8 @@
  *
  *   npx tsc -p . && node dist/bench/recipe.js [--epochs 8] [--seed 42] [--target 0.92] [--preset fast] [--repeats 1] [--write]
  *
- * `--repeats N` runs both sides N times, alternating which goes first, and compares medians (single
- * runs of a few minutes vary by ~5% on a shared 2-core machine).
+ * `--repeats N` runs both sides N times, alternating which goes first, and compares upper medians (the
+ * slower of two runs; single runs of a few minutes vary by ~5% on a shared 2-core machine).
  * `--write` replaces the "Time to accuracy" section of BENCHMARKS.md.
  */
 import { spawn } from 'node:child_process';
@@ -19,7 +19,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeSection } from './common.js';
+import { median, writeSection } from './common.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PYTHON = process.env.KESTREL_TEST_PYTHON ?? '/usr/bin/python3';
@@ -102,13 +102,6 @@ function flag(name: string, fallback: string): string {
   return at >= 0 && process.argv[at + 1] !== undefined ? process.argv[at + 1] : fallback;
 }
 
-/** The middle value (mean of the two middle ones for an even count). */
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 /** Median seconds between consecutive validation lines (an epoch's training and validation). */
 function epochSeconds(run: SideRun): number {
   return median(run.points.slice(1).map((p, i) => p.seconds - run.points[i].seconds));
@@ -145,7 +138,7 @@ async function main(): Promise<void> {
     '|---|---|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    `**Time to ${(target * 100).toFixed(2)}%${repeats > 1 ? ' (median of the runs)' : ''}: PyTorch / Kestrel = ${ratio.toFixed(2)}** (above 1: Kestrel gets there sooner).`,
+    `**Time to ${(target * 100).toFixed(2)}%${repeats > 1 ? ' (upper median of each side\'s runs)' : ''}: PyTorch / Kestrel = ${ratio.toFixed(2)}** (above 1: Kestrel gets there sooner).`,
   ].join('\n');
   console.log(text);
   if (process.argv.includes('--write')) writeSection(join(ROOT, 'BENCHMARKS.md'), SECTION, text);

@@ -7,7 +7,7 @@ import {
   mostPicture, predictionGridPicture, topLossesPicture,
 } from '../interpret/index.js';
 import { type CommandSpec, commandHelp, parseCommand } from './args.js';
-import { evalPrecision, openRun } from './run-dir.js';
+import { openRun } from './run-dir.js';
 
 /** The command's options. */
 export const interpretSpec: CommandSpec = {
@@ -69,7 +69,7 @@ export async function runInterpret(argv: string[]): Promise<number> {
   const run = await openRun(positionals[0], positionals[1], { batchSize: options.bs as number });
   try {
     console.log(`kestrel: interpreting ${run.dir} on ${run.data.description}`);
-    const interp = await Interpretation.fromModel(run.model, run.data.valid, { classes: run.manifest.classes, precision: evalPrecision(run) });
+    const interp = await Interpretation.fromModel(run.model, run.data.valid, { classes: run.manifest.classes });
     const { files, summary } = await interpretRun(interp, { k: options.k as number, minCount: options['min-count'] as number });
     // NOTE: everything is computed before anything is written, so a failure leaves no partial output.
     const out = resolve(String(options.out));

@@ -10,7 +10,7 @@ import {
 } from '../interpret/index.js';
 import { kestrelVersion } from '../io/index.js';
 import { type CommandSpec, commandHelp, parseCommand } from './args.js';
-import { type OpenedRun, evalPrecision, openRun } from './run-dir.js';
+import { type OpenedRun, openRun } from './run-dir.js';
 
 /** The command's options. */
 export const reportSpec: CommandSpec = {
@@ -53,7 +53,7 @@ export async function buildReport(run: OpenedRun, options: { k?: number } = {}):
       + htmlText(`Folder ${run.dir}; started ${info?.startedAt ?? '?'}, finished ${info?.finishedAt ?? '?'}${metrics?.stopped ? `; stopped at epoch ${metrics.stopped.epoch}, batch ${metrics.stopped.batch} (${metrics.stopped.reason})` : ''}.`, 'muted'),
   });
 
-  const interp = await Interpretation.fromModel(model, run.data.valid, { classes: manifest.classes, precision: evalPrecision(run) });
+  const interp = await Interpretation.fromModel(model, run.data.valid, { classes: manifest.classes });
   const support = interp.confusionMatrix().map((row) => row.reduce((a, b) => a + b, 0));
   sections.push({
     id: 'dataset', title: 'Data',

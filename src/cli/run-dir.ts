@@ -47,11 +47,3 @@ export async function openRun(dirArg: string, dataset?: string, options: { batch
   }
   return { dir, model, manifest, metrics, data, datasetName, close };
 }
-
-/**
- * The precision the run's validation used (metrics.json's `eval-precision`; runs from before it was
- * recorded validated in float32), so interpret and report reproduce its numbers.
- */
-export function evalPrecision(run: OpenedRun): 'fp32' | 'bf16' {
-  return run.metrics?.run?.settings?.['eval-precision'] === 'bf16' ? 'bf16' : 'fp32';
-}

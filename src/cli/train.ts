@@ -40,7 +40,7 @@ export const trainSpec: CommandSpec = {
     resume: { type: 'string', description: 'continue the run in DIR from its last checkpoint (same flags)' },
     'early-stop': { type: 'integer', description: 'stop after PATIENCE epochs without a lower validation loss', min: 1 },
     precision: { type: 'string', description: 'training precision: auto = bf16 where the CPU and libtorch support it, else fp32', default: 'auto', choices: PRECISIONS },
-    'eval-precision': { type: 'string', description: 'precision of validation and the final evaluation: training = the training precision (as fastai and Keras evaluate mixed-precision runs), fp32 or bf16', default: 'training', choices: ['training', 'fp32', 'bf16'] },
+    'valid-precision': { type: 'string', description: "precision of each epoch's validation: training = the training precision (as fastai and Keras validate mixed-precision runs), fp32 or bf16; the final evaluation is float32", default: 'training', choices: ['training', 'fp32', 'bf16'] },
     dashboard: { type: 'integer', description: `serve a live training page on PORT (default ${DEFAULT_DASHBOARD_PORT}; 0: any free port)`, min: 0 },
     host: { type: 'string', description: 'address the dashboard binds (default 127.0.0.1: this machine only)' },
     report: { type: 'boolean', description: 'write OUT/report.html (kestrel report) when training ends' },
@@ -128,8 +128,8 @@ export async function runTrain(argv: string[]): Promise<number> {
     port: options.dashboard as number, host: options.host as string | undefined, title: `kestrel train: ${architecture} on ${datasetName}`,
     command: run.command, settings: run.settings, classes: data.classes, onListen: (url) => console.log(`kestrel: dashboard at ${url}`),
   });
-  const inference = { precision: String(options['eval-precision']) as 'training' | 'fp32' | 'bf16' };
-  const learnerOptions = { lr, callbacks: [...callbacks, stop, ...(dashboard ? [dashboard] : [])], precision, device, distributed: group !== null, inference };
+  const validationPrecision = String(options['valid-precision']) as 'training' | 'fp32' | 'bf16';
+  const learnerOptions = { lr, callbacks: [...callbacks, stop, ...(dashboard ? [dashboard] : [])], precision, device, distributed: group !== null, validationPrecision };
   let learn: Learner;
   let transfer: VisionLearner | undefined;
   if (pretrained) {
@@ -141,9 +141,9 @@ export async function runTrain(argv: string[]): Promise<number> {
   }
   log(`kestrel: training ${architecture} (${model!.numParameters().toLocaleString('en-US')} parameters) on ${data.description}`);
   if (precision !== 'auto') log(`kestrel: precision ${learn.amp.precision}`);
-  run.settings['eval-precision'] = learn.inference.choice.precision;
-  if (learn.inference.choice.precision !== 'fp32') {
-    log(`kestrel: validation and the final evaluation in ${learn.inference.choice.precision}${inference.precision === 'training' ? ' (the training precision; --eval-precision fp32 for float32)' : ''}`);
+  run.settings['valid-precision'] = learn.validation.choice.precision;
+  if (learn.validation.choice.precision !== 'fp32') {
+    log(`kestrel: validation after each epoch in ${learn.validation.choice.precision}${validationPrecision === 'training' ? ' (the training precision; --valid-precision fp32 for float32)' : ''}, the final evaluation in float32`);
   }
   // NOTE: a resumed run keeps the length of the run it continues (a recipe's time plan included, unless --epochs says otherwise).
   const fineTuning = options['fine-tune'] !== undefined;

@@ -14,7 +14,7 @@ import { type Metric, accuracy } from './metrics.js';
 import { ProgressCallback } from './progress.js';
 import { type LrFindOptions, type LrFindResult, lrFind } from './lr-find.js';
 import { MixedPrecision, type Precision, modelDevice, resolvePrecision } from './precision.js';
-import { Inference, type InferenceOptions } from './inference.js';
+import { Inference, type InferenceOptions, type InferencePrecision } from './inference.js';
 import { type FlatCosOptions, type OneCycleOptions, type SGDROptions, fitFlatCos, fitOneCycle, fitSGDR } from './schedules.js';
 import { type LrSpec, resolveLrs } from './lr-spec.js';
 import { type Splitter, applyFreeze, batchNormParameters, freezeBatchNormStatistics, frozenIndex, splitParameters } from './param-groups.js';
@@ -66,11 +66,13 @@ export interface LearnerOptions {
   trainBn?: boolean;
   /** Training precision (default 'fp32'; 'auto' picks bf16 where supported and says which; see precision.ts). */
   precision?: Precision;
+  /** How evaluate/predict/getPreds run: precision (default 'fp32'), batch-norm folding, guard (see inference.ts). */
+  inference?: InferenceOptions;
   /**
-   * How evaluate/predict/getPreds run: precision (default 'fp32'; 'training' = the training precision, as
-   * fastai's and Keras's mixed precision evaluate), batch-norm folding, guard (see inference.ts).
+   * Precision of the validation after each epoch of a fit: 'fp32', 'bf16', 'fp16', or 'training' (the
+   * training precision, as fastai's and Keras's mixed precision validate). Default: the inference precision.
    */
-  inference?: Omit<InferenceOptions, 'precision'> & { precision?: InferenceOptions['precision'] | 'training' };
+  validationPrecision?: InferencePrecision | 'training';
   /** Where the model and batches live: 'cpu' (default), 'cuda' or 'cuda:N' (needs a CUDA build of libtorch). */
   device?: string;
   /** Train data-parallel across the processes of a group: true for the default group, or options (see DataParallel). */
@@ -134,6 +136,8 @@ export class Learner {
   readonly amp: MixedPrecision;
   /** Evaluation and prediction runner (inference mode, folded batch norm). */
   readonly inference: Inference;
+  /** The runner of the validation after each epoch (`inference` unless validationPrecision differs). */
+  readonly validation: Inference;
   /** Device of the model and batches ('cpu', 'cuda:0', ...). */
   readonly device: string;
   /** The data-parallel callback when training across processes. */
@@ -190,8 +194,9 @@ export class Learner {
     // NOTE: in a data-parallel run only rank 0 shows progress (and writes files; see the callbacks).
     const progress = options.progress ?? (isMainProcess() ? 'auto' : false);
     this.amp = new MixedPrecision(resolvePrecision(options.precision ?? 'fp32', modelDevice(model)), model);
-    const inference = options.inference?.precision === 'training' ? { ...options.inference, precision: this.amp.precision } : options.inference;
-    this.inference = new Inference(model, inference as InferenceOptions | undefined);
+    this.inference = new Inference(model, options.inference);
+    const validation = options.validationPrecision === 'training' ? this.amp.precision : options.validationPrecision;
+    this.validation = validation === undefined || validation === this.inference.choice.precision ? this.inference : new Inference(model, { ...options.inference, precision: validation });
     if (this.amp.precision !== 'fp32') this.addCallback(this.amp);
     if (options.precision === 'auto' && progress !== false) console.log(`kestrel: precision ${this.amp.precision} (auto: ${this.amp.choice.reason})`);
     if (progress !== false) this.addCallback(new ProgressCallback({ mode: progress }));
@@ -393,7 +398,7 @@ export class Learner {
     const metrics: Record<string, number> = {};
     if (this.data.valid) {
       await this.phase('Validate', CancelValidateError, async () => {
-        const result = await this.evaluate(this.data.valid!);
+        const result = await this.evaluate(this.data.valid!, this.validation);
         this.validLoss = result.loss;
         Object.assign(metrics, result.metrics);
       });
@@ -489,8 +494,11 @@ export class Learner {
     });
   }
 
-  /** Mean loss and metrics over a data source, in eval and inference mode (see `inference`: float32 unless asked). */
-  async evaluate(source: BatchSource): Promise<{ loss: number; metrics: Record<string, number> }> {
+  /**
+   * Mean loss and metrics over a data source, in eval and inference mode, run by `runner` (default
+   * `inference`: float32 unless asked; a fit's validation passes `validation`).
+   */
+  async evaluate(source: BatchSource, runner: Inference = this.inference): Promise<{ loss: number; metrics: Record<string, number> }> {
     const wasTraining = this.model.training;
     this.model.eval();
     requestLayout(source, this.amp.channelsLast);
@@ -501,7 +509,7 @@ export class Learner {
       for await (const raw of source) {
         const batch = batchToDevice(raw, this.device);
         try {
-          this.inference.run(batch.x, (pred) => {
+          runner.run(batch.x, (pred) => {
             const n = batch.y.shape[0];
             lossSum += this.lossFn(pred, batch.y).item() * n;
             samples += n;

@@ -60,8 +60,8 @@ test('without --model, train uses the recipe: prints every choice, records it wi
   assert.equal(manifest.metrics.accuracy, metrics.final!.accuracy, 'the bundle records the final (TTA) accuracy');
   // NOTE: --precision auto trains in bf16 where the CPU has it; validation follows the training precision.
   const low = bf16Support().available ? 'bf16' : 'fp32';
-  assert.equal(metrics.run.settings['eval-precision'], low, 'validation ran in the training precision');
-  if (low === 'bf16') assert.match(result.stdout, /validation and the final evaluation in bf16 \(the training precision; --eval-precision fp32 for float32\)/);
+  assert.equal(metrics.run.settings['valid-precision'], low, 'validation ran in the training precision');
+  if (low === 'bf16') assert.match(result.stdout, /validation after each epoch in bf16 \(the training precision; --valid-precision fp32 for float32\), the final evaluation in float32/);
   const evaluate = kestrel('evaluate', out, 'sample', '--precision', low);
   assert.equal(evaluate.code, 0, evaluate.stderr);
   assert.equal(Number(/test accuracy ([\d.]+)%/.exec(evaluate.stdout)?.[1]).toFixed(2), (100 * metrics.epochs[0].accuracy).toFixed(2), 'evaluate reloads the small-resnet bundle');

@@ -169,13 +169,17 @@ test('bf16 lrFind restores the weights; evaluate, predict and tta stay float32 u
   dispose([a, b]);
 });
 
-test("inference precision 'training' follows the training precision; bf16 inference folds into bfloat16 weights once, same bits as autocast's per-batch cast", { skip }, () => {
+test("validationPrecision 'training' validates in the training precision (evaluate stays float32); bf16 inference folds into bfloat16 weights once, same bits as autocast's per-batch cast", { skip }, async () => {
   const probe = new Probe();
-  const learn = learner(0, { inference: { precision: 'training' } }, probe);
+  const learn = learner(0, { validationPrecision: 'training' }, probe);
   assert.equal(learn.amp.precision, 'bf16');
-  assert.equal(learn.inference.choice.precision, 'bf16', "'training' resolves to the training precision");
-  const fp32 = new Learner(learn.model, { train: learn.data.train }, { progress: false, precision: 'fp32', inference: { precision: 'training' } });
-  assert.equal(fp32.inference.choice.precision, 'fp32');
+  assert.equal(learn.validation.choice.precision, 'bf16', "'training' resolves to the training precision");
+  assert.equal(learn.inference.choice.precision, 'fp32', 'evaluate, predict and tta stay float32');
+  const [record] = await learn.fit(1, 1e-3);
+  const lowered = new Learner(learn.model, { train: learn.data.train }, { progress: false, inference: { precision: 'bf16' } });
+  assert.equal(record.validLoss, (await lowered.evaluate(learn.data.valid!)).loss, 'the epoch validated in bf16');
+  const fp32 = new Learner(learn.model, { train: learn.data.train }, { progress: false, precision: 'fp32', validationPrecision: 'training' });
+  assert.equal(fp32.validation, fp32.inference, 'same precision: one runner');
   learn.model.eval();
   tidy(() => {
     // batch-norm statistics away from their initial values, so the fold changes the weights
