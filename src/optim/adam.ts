@@ -1,5 +1,5 @@
-/** Adam and AdamW (torch.optim.Adam / AdamW single-tensor updates, PyTorch 1.13), with AMSGrad. */
-import { type Tensor, op, zerosLike } from '../tensor/index.js';
+/** Adam and AdamW (torch.optim.Adam / AdamW, PyTorch 1.13: the same arithmetic as its single-tensor updates), with AMSGrad. */
+import { type Tensor, op, opInPlace, opMany, tidy, zerosLike } from '../tensor/index.js';
 import { type ParamGroup, type ParamState, type ParamsInput, Optimizer } from './optimizer.js';
 import { checkBoolean, checkNonNegative } from './checks.js';
 
@@ -59,6 +59,56 @@ abstract class AdamFamily extends Optimizer<AdamGroup> {
     const lacking = needed.filter((name) => !state.tensors.has(name));
     if (state.step === undefined) lacking.unshift('step');
     return lacking.length === 0 ? null : `lacks ${lacking.join(', ')}`;
+  }
+
+  /**
+   * Updates a whole group with libtorch's `_foreach_` ops (about 10 calls a step instead of ~9 a parameter)
+   * when its parameters are at the same step and AMSGrad is off; otherwise one parameter at a time.
+   * NOTE: on CPU each `_foreach_` op runs the same single-tensor kernel per tensor, so the values are
+   * bit for bit those of the single-tensor update; what it saves is the per-call overhead (AdamW on the
+   * recipe's SmallResNet: 2.6 ms a step against PyTorch's 1.0). The denominators of the whole group live
+   * until the step ends (as with PyTorch's foreach=True), one parameter-sized temporary per parameter.
+   */
+  protected override stepGroup(group: AdamGroup): void {
+    const items = tidy(() => group.params.map((param) => ({ param, grad: param.requiresGrad ? param.grad : null })))
+      .filter((item): item is { param: Tensor; grad: Tensor } => item.grad !== null);
+    const release = () => { for (const { grad } of items) grad.dispose(); };
+    const states = items.map(({ param }) => this.paramState(param));
+    const step = (states[0]?.step ?? 0) + 1;
+    if (items.length < 2 || group.amsgrad || states.some((s) => (s.step ?? 0) + 1 !== step)) {
+      release();
+      super.stepGroup(group);
+      return;
+    }
+    try {
+      tidy(() => this.updateGroup(items.map((i) => i.param), items.map((i) => i.grad), states, step, group));
+    } finally {
+      release();
+    }
+  }
+
+  private updateGroup(params: Tensor[], grads: Tensor[], states: ParamState[], step: number, group: AdamGroup): void {
+    const { lr, weightDecay, eps } = group;
+    const [beta1, beta2] = group.betas;
+    const handles = (tensors: Tensor[]) => tensors.map((t) => t.handle);
+    const expAvgs = params.map((param, i) => this.stateTensor(states[i], 'exp_avg', () => zerosLike(param)));
+    const expAvgSqs = params.map((param, i) => this.stateTensor(states[i], 'exp_avg_sq', () => zerosLike(param)));
+    for (const state of states) state.step = step;
+    let g = handles(grads);
+    if (weightDecay !== 0) {
+      if (this.decoupledDecay) opInPlace('aten::_foreach_mul_', 'Scalar', [handles(params), 1 - lr * weightDecay]);
+      else g = handles(opMany('aten::_foreach_add', 'List', [g, handles(params), weightDecay]));
+    }
+    opInPlace('aten::_foreach_mul_', 'Scalar', [handles(expAvgs), beta1]);
+    opInPlace('aten::_foreach_add_', 'List', [handles(expAvgs), g, 1 - beta1]);
+    opInPlace('aten::_foreach_mul_', 'Scalar', [handles(expAvgSqs), beta2]);
+    opInPlace('aten::_foreach_addcmul_', 'Scalar', [handles(expAvgSqs), g, g, 1 - beta2]);
+    const biasCorrection1 = 1 - beta1 ** step;
+    const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** step);
+    const denoms = handles(opMany('aten::_foreach_sqrt', '', [handles(expAvgSqs)]));
+    opInPlace('aten::_foreach_div_', 'Scalar', [denoms, biasCorrection2Sqrt]);
+    opInPlace('aten::_foreach_add_', 'Scalar', [denoms, eps]);
+    opInPlace('aten::_foreach_addcdiv_', 'Scalar', [handles(params), handles(expAvgs), denoms, -lr / biasCorrection1]);
   }
 
   protected updateParam(param: Tensor, grad: Tensor, state: ParamState, group: AdamGroup): void {

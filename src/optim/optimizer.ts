@@ -89,23 +89,31 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
   /** Applies one update to every parameter that requires grad and has a gradient. */
   step(): void {
     noGrad(() => {
-      for (const group of this.paramGroups) {
-        for (const param of group.params) {
-          // NOTE: one scope per parameter frees its temporaries at once, as PyTorch's refcounting does,
-          // so peak memory grows by one parameter's temporaries rather than the whole model's.
-          tidy(() => {
-            const grad = param.grad;
-            if (grad === null || !param.requiresGrad) return;
-            let state = this.state.get(param);
-            if (state === undefined) {
-              state = { tensors: new Map() };
-              this.state.set(param, state);
-            }
-            this.updateParam(param, grad, state, group);
-          });
-        }
-      }
+      for (const group of this.paramGroups) this.stepGroup(group);
     });
+  }
+
+  /** The state of a parameter, created empty on first use. */
+  protected paramState(param: Tensor): ParamState {
+    let state = this.state.get(param);
+    if (state === undefined) {
+      state = { tensors: new Map() };
+      this.state.set(param, state);
+    }
+    return state;
+  }
+
+  /** Updates one group's parameters, one at a time (subclasses may update a group at once). */
+  protected stepGroup(group: G): void {
+    for (const param of group.params) {
+      // NOTE: one scope per parameter frees its temporaries at once, as PyTorch's refcounting does,
+      // so peak memory grows by one parameter's temporaries rather than the whole model's.
+      tidy(() => {
+        const grad = param.grad;
+        if (grad === null || !param.requiresGrad) return;
+        this.updateParam(param, grad, this.paramState(param), group);
+      });
+    }
   }
 
   /** Clears every parameter's gradient (sets it to null). */

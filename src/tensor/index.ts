@@ -1,5 +1,5 @@
 /** Kestrel's tensor engine: libtorch tensors with deterministic memory and autograd. */
-export { Tensor, type TensorLike, type MemoryFormat, op, opMany } from './tensor.js';
+export { Tensor, type TensorLike, type MemoryFormat, op, opInPlace, opMany } from './tensor.js';
 export type { DType, TypedArrayFor, AnyTypedArray } from './dtype.js';
 export { isFloating, dtypeCode } from './dtype.js';
 export * from './creation.js';

@@ -36,6 +36,11 @@ export function opMany(name: string, overload: string, args: unknown[]): Tensor[
   return out.map(wrap);
 }
 
+/** Calls an ATen operator that returns nothing (in-place list operators such as `_foreach_mul_`). */
+export function opInPlace(name: string, overload: string, args: unknown[]): void {
+  callOp(name, overload, args);
+}
+
 /** A handle to a libtorch tensor. Free it with dispose() or create it inside tidy(). */
 export class Tensor implements Trackable {
   #handle: number;

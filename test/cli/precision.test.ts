@@ -32,6 +32,9 @@ test('--precision bf16 without bf16 support (simulated) or fp16 on CPU: one clea
   const bad = kestrel({}, 'train', '--precision', 'half');
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /option --precision must be one of auto, fp32, bf16, fp16; got 'half'/);
+  const badValid = kestrel({}, 'train', '--valid-precision', 'fp16');
+  assert.equal(badValid.code, 2);
+  assert.match(badValid.stderr, /option --valid-precision must be one of training, fp32, bf16; got 'fp16'/);
 });
 
 test('--precision auto says which precision it chose and records it in metrics.json; kestrel info reports bf16', () => {
@@ -39,7 +42,9 @@ test('--precision auto says which precision it chose and records it in metrics.j
   const fallback = kestrel(OFF, 'train', 'sample', '--epochs', '1', '--bs', '256', '--out', join(dir, 'fp32'));
   assert.equal(fallback.code, 0, fallback.stderr);
   assert.match(fallback.stdout, /^kestrel: precision fp32 \(auto: falling back to float32: bfloat16 is turned off by KESTREL_BF16=0\)$/m);
-  assert.equal(JSON.parse(readFileSync(join(dir, 'fp32', 'metrics.json'), 'utf8')).precision, 'fp32');
+  const fallbackMetrics = JSON.parse(readFileSync(join(dir, 'fp32', 'metrics.json'), 'utf8'));
+  assert.deepEqual([fallbackMetrics.precision, fallbackMetrics.run.settings['valid-precision']], ['fp32', 'fp32'], 'validation follows the training precision');
+  assert.doesNotMatch(fallback.stdout, /validation after each epoch in/);
   const infoOff = kestrel(OFF, 'info');
   assert.match(infoOff.stdout, /^bf16 +no: bfloat16 is turned off by KESTREL_BF16=0$/m);
   const info = kestrel({}, 'info');
@@ -51,5 +56,6 @@ test('--precision auto says which precision it chose and records it in metrics.j
   assert.match(auto.stdout, /^kestrel: precision bf16 \(auto: the CPU has .*bf16.*\)$/m);
   const metrics = JSON.parse(readFileSync(join(dir, 'bf16', 'metrics.json'), 'utf8'));
   assert.equal(metrics.precision, 'bf16');
+  assert.equal(metrics.run.settings['valid-precision'], 'bf16');
   assert.ok(metrics.epochs[0].accuracy > 0.5, `bf16 training learns: accuracy ${metrics.epochs[0].accuracy}`);
 });

@@ -118,3 +118,43 @@ test('updates run under noGrad and keep parameters leaves that require grad', ()
   train(model, opt, fixture, 1);
   opt.dispose(); model.dispose(); disposeFixture(fixture);
 });
+
+test('Adam and AdamW update a group with _foreach_ ops bit for bit as one parameter at a time; a group at mixed steps falls back', () => {
+  /** The same optimizer, forced to the one-parameter-at-a-time path of the base class. */
+  const perParam = <T extends Optimizer>(opt: T): T => {
+    const base = Object.getPrototypeOf(Object.getPrototypeOf(Object.getPrototypeOf(opt))) as { stepGroup(g: unknown): void };
+    (opt as unknown as { stepGroup(g: unknown): void }).stepGroup = (g) => base.stepGroup.call(opt, g);
+    return opt;
+  };
+  for (const [name, make] of [
+    ['Adam wd', (p: Parameter[]) => new Adam(p, { lr: 0.01, weightDecay: 0.1, betas: [0.8, 0.99] })],
+    ['AdamW', (p: Parameter[]) => new AdamW(p, { lr: 0.02, weightDecay: 0.05 })],
+    ['AdamW no wd', (p: Parameter[]) => new AdamW(p, { lr: 0.02, weightDecay: 0 })],
+  ] as const) {
+    tidy(() => {
+      const shapes = [[4, 3, 3, 3], [4], [10, 7], [7]];
+      const initial = shapes.map((s) => randn(s));
+      const grads = Array.from({ length: 5 }, () => shapes.map((s) => randn(s)));
+      const [a, b] = [0, 1].map(() => initial.map((t) => new Parameter(t.clone())));
+      const fast = make(a);
+      const slow = perParam(make(b));
+      const stepBoth = (given: (Tensor | null)[]) => {
+        for (const params of [a, b]) params.forEach((p, i) => p.setGrad(given[i] === null ? null : given[i]!.clone()));
+        fast.step();
+        slow.step();
+      };
+      const same = (when: string) => {
+        a.forEach((p, i) => assert.equal(p.sub(b[i]).abs().max().item(), 0, `${name}, ${when}: parameter ${i}`));
+        const sb = slow.stateDict().tensors;
+        for (const [key, t] of fast.stateDict().tensors) assert.equal(t.sub(sb.get(key)!).abs().max().item(), 0, `${name}, ${when}: ${key}`);
+      };
+      for (const step of grads) stepBoth(step);
+      same('5 steps');
+      // parameter 1 alone takes a step, so the group is at steps 6 and 5: updated one at a time, each at its own step
+      stepBoth(grads[0].map((g, i) => (i === 1 ? g : null)));
+      stepBoth(grads[1]);
+      same('mixed steps');
+      assert.deepEqual(fast.stateDict().meta.steps, [6, 7, 6, 6]);
+    });
+  }
+});
