@@ -1,7 +1,7 @@
 /** How the Learner runs a model for evaluation and prediction: inference mode, folded batch norm, channels-last, optional bf16. */
 import { Tensor, inferenceMode, noGrad, tidy } from '../tensor/index.js';
 import { BatchNormFolder, type Module, toChannelsLast, wantsChannelsLast } from '../nn/index.js';
-import { type PrecisionChoice, autocastFloat, modelDevice, resolvePrecision } from './precision.js';
+import { type PrecisionChoice, autocastDtype, autocastFloat, modelDevice, resolvePrecision } from './precision.js';
 
 /** Precisions for inference: float32 unless bf16 (or fp16 on CUDA) is asked for explicitly. */
 export type InferencePrecision = 'fp32' | 'bf16' | 'fp16';
@@ -38,8 +38,7 @@ export class Inference {
     this.choice = resolvePrecision(precision, modelDevice(model));
     this.guard = options.guard ?? 'inference-mode';
     if (this.guard !== 'inference-mode' && this.guard !== 'no-grad') throw new Error(`inference guard must be 'inference-mode' or 'no-grad'; got '${String(this.guard)}'`);
-    const lower = this.choice.precision === 'bf16' ? 'bfloat16' : this.choice.precision === 'fp16' ? 'float16' : undefined;
-    this.folder = options.foldBatchNorm ?? FOLD_BATCH_NORM_DEFAULT ? new BatchNormFolder(model, lower) : null;
+    this.folder = options.foldBatchNorm ?? FOLD_BATCH_NORM_DEFAULT ? new BatchNormFolder(model, autocastDtype(this.choice)) : null;
     this.channelsLast = wantsChannelsLast(model);
   }
 

@@ -61,10 +61,16 @@ export function resolvePrecision(requested: Precision, device = 'cpu', support: 
     : { precision: 'fp32', device: 'cpu', reason: `falling back to float32: ${found.reason}` };
 }
 
+/** The dtype autocast computes in for `choice` (undefined for fp32). */
+export function autocastDtype(choice: PrecisionChoice): 'bfloat16' | 'float16' | undefined {
+  return choice.precision === 'fp32' ? undefined : choice.precision === 'bf16' ? 'bfloat16' : 'float16';
+}
+
 /** Runs `fn` under autocast for `choice` (plain call for fp32); a low-precision result is cast to float32. */
 export function autocastFloat(choice: PrecisionChoice, fn: () => Tensor): Tensor {
-  if (choice.precision === 'fp32') return fn();
-  const out = autocast(fn, { device: choice.device, dtype: choice.precision === 'bf16' ? 'bfloat16' : 'float16' });
+  const dtype = autocastDtype(choice);
+  if (dtype === undefined) return fn();
+  const out = autocast(fn, { device: choice.device, dtype });
   // NOTE: the loss and metrics see float32 logits (softmax/log in bfloat16 loses ~3 digits); the
   // low-precision tensor is freed by the enclosing tidy().
   return out.dtype === 'float32' ? out : out.float();
