@@ -172,9 +172,10 @@ export async function runTrain(argv: string[]): Promise<number> {
     } else {
       // NOTE: a time plan is held to its budget: the keeper shortens the fit when epochs run slower than the warm-up
       // said, and lengthens it up to the recipe's epoch cap (the preset's) when they run faster. Not in a
-      // data-parallel run, whose ranks would each replan by their own clock and fall out of step.
+      // data-parallel run, whose ranks would each replan by their own clock and fall out of step. An explicit
+      // budget (--time without a preset cap) has no epoch cap: it is filled in full.
       const plan = length.plan;
-      const cap = recipe?.recipe.epochs ? recipe.recipe.epochs * learn.data.train.length : undefined;
+      const cap = recipe?.recipe.epochs ? recipe.recipe.epochs * learn.data.train.length : Infinity;
       const keeper = plan && group === null ? new TimeKeeper({ budgetSeconds: plan.budgetSeconds, finalSeconds: plan.finalSeconds, maxIterations: cap, onReplan: (line, change) => { log(`kestrel: plan: ${line}`); plan.replans.push(change); } }) : null;
       await runSchedule(learn, schedule, epochs, lr, { startEpoch, iterations: length.iterations, ...(keeper ? { callbacks: [keeper] } : {}) });
     }

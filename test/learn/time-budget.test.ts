@@ -119,9 +119,10 @@ test('TimeKeeper shortens a time plan whose epochs run slower than its warm-up s
   assert.ok(now + plan.finalSeconds <= 20 * 0.975 + 1e-9, `ends at ${now + plan.finalSeconds}`);
   assert.equal(learn3.iteration, elastic.changes.at(-1)!.to);
 
-  // A pessimistic warm-up (it said 0.1 s a batch; they take 0.05): with maxIterations (a recipe's epoch cap)
-  // the keeper lengthens the fit to fill the budget, never past the cap, and it still ends within the budget.
-  for (const cap of [160, 104]) {
+  // A pessimistic warm-up (it said 0.1 s a batch; they take 0.05): with maxIterations (a recipe's epoch cap, or
+  // Infinity for a bare --time budget) the keeper lengthens the fit to fill the budget, never past the cap, and it
+  // still ends within the budget.
+  for (const cap of [160, 104, Infinity]) {
     now = 2;
     const slowPlan = planFit({ ...planInput, trainSamplesPerSecond: 32 / 0.1 });
     const lines4: string[] = [];

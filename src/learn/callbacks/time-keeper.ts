@@ -20,7 +20,8 @@ export interface TimeKeeperOptions {
   clock?: () => number;
   /**
    * The most iterations it may lengthen the fit to (default: the fit's planned length, so it only gives
-   * back what it took). A recipe passes its epoch cap, so a plan from a pessimistic warm-up still fills the budget.
+   * back what it took). A recipe passes its epoch cap, so a plan from a pessimistic warm-up still fills the budget;
+   * Infinity for a budget with no cap (`kestrel train --time 5m`).
    */
   maxIterations?: number;
   /** Called with a one-line description when the fit is shortened or lengthened again (default: none). */
