@@ -88,24 +88,25 @@ abstract class AdamFamily extends Optimizer<AdamGroup> {
     const { lr, weightDecay, eps } = group;
     const [beta1, beta2] = group.betas;
     const handles = (tensors: Tensor[]) => tensors.map((t) => t.handle);
-    const expAvgs = params.map((param, i) => this.stateTensor(states[i], 'exp_avg', () => zerosLike(param)));
-    const expAvgSqs = params.map((param, i) => this.stateTensor(states[i], 'exp_avg_sq', () => zerosLike(param)));
+    const p = handles(params);
+    const expAvgs = handles(params.map((param, i) => this.stateTensor(states[i], 'exp_avg', () => zerosLike(param))));
+    const expAvgSqs = handles(params.map((param, i) => this.stateTensor(states[i], 'exp_avg_sq', () => zerosLike(param))));
     for (const state of states) state.step = step;
     let g = handles(grads);
     if (weightDecay !== 0) {
-      if (this.decoupledDecay) opInPlace('aten::_foreach_mul_', 'Scalar', [handles(params), 1 - lr * weightDecay]);
-      else g = handles(opMany('aten::_foreach_add', 'List', [g, handles(params), weightDecay]));
+      if (this.decoupledDecay) opInPlace('aten::_foreach_mul_', 'Scalar', [p, 1 - lr * weightDecay]);
+      else g = handles(opMany('aten::_foreach_add', 'List', [g, p, weightDecay]));
     }
-    opInPlace('aten::_foreach_mul_', 'Scalar', [handles(expAvgs), beta1]);
-    opInPlace('aten::_foreach_add_', 'List', [handles(expAvgs), g, 1 - beta1]);
-    opInPlace('aten::_foreach_mul_', 'Scalar', [handles(expAvgSqs), beta2]);
-    opInPlace('aten::_foreach_addcmul_', 'Scalar', [handles(expAvgSqs), g, g, 1 - beta2]);
+    opInPlace('aten::_foreach_mul_', 'Scalar', [expAvgs, beta1]);
+    opInPlace('aten::_foreach_add_', 'List', [expAvgs, g, 1 - beta1]);
+    opInPlace('aten::_foreach_mul_', 'Scalar', [expAvgSqs, beta2]);
+    opInPlace('aten::_foreach_addcmul_', 'Scalar', [expAvgSqs, g, g, 1 - beta2]);
     const biasCorrection1 = 1 - beta1 ** step;
     const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** step);
-    const denoms = handles(opMany('aten::_foreach_sqrt', '', [handles(expAvgSqs)]));
+    const denoms = handles(opMany('aten::_foreach_sqrt', '', [expAvgSqs]));
     opInPlace('aten::_foreach_div_', 'Scalar', [denoms, biasCorrection2Sqrt]);
     opInPlace('aten::_foreach_add_', 'Scalar', [denoms, eps]);
-    opInPlace('aten::_foreach_addcdiv_', 'Scalar', [handles(params), handles(expAvgs), denoms, -lr / biasCorrection1]);
+    opInPlace('aten::_foreach_addcdiv_', 'Scalar', [p, expAvgs, denoms, -lr / biasCorrection1]);
   }
 
   protected updateParam(param: Tensor, grad: Tensor, state: ParamState, group: AdamGroup): void {
